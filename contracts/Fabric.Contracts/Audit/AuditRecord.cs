@@ -1,0 +1,35 @@
+namespace Fabric.Contracts.Audit;
+
+/// <summary>
+/// One decided MCP message. Ties the call to the calling identity; names the credential by lease
+/// id only. Never holds a secret value.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("fabric.audit-record")]
+public sealed record AuditRecord
+{
+    [Id(0)] public required Guid Id { get; init; }
+    [Id(1)] public required DateTimeOffset Time { get; init; }
+    [Id(2)] public required string Edge { get; init; }
+    [Id(3)] public required string Workload { get; init; }
+    [Id(4)] public required string Server { get; init; }
+    [Id(5)] public required string Method { get; init; }
+    [Id(6)] public string? Name { get; init; }
+    [Id(7)] public required bool Allowed { get; init; }
+    [Id(8)] public required string Reason { get; init; }
+    [Id(9)] public string? Policy { get; init; }
+    [Id(10)] public int? Rule { get; init; }
+    [Id(11)] public long Version { get; init; }
+    [Id(12)] public int? UpstreamStatus { get; init; }
+    [Id(13)] public double LatencyMs { get; init; }
+    [Id(14)] public string? TraceId { get; init; }
+    [Id(15)] public string? LeaseId { get; init; }
+    [Id(16)] public string? CredentialSource { get; init; }
+}
+
+/// <summary>A query over the audit log; newest first.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.audit-query")]
+public sealed record AuditQuery(
+    [property: Id(0)] string? Workload,
+    [property: Id(1)] string? Server,
+    [property: Id(2)] bool? Allowed,
+    [property: Id(3)] int Limit);

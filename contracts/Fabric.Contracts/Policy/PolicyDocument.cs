@@ -1,0 +1,34 @@
+namespace Fabric.Contracts.Policy;
+
+/// <summary>A named policy: who it applies to (SPIFFE ID patterns) and what it allows or denies.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.policy")]
+public sealed record PolicyDocument(
+    [property: Id(0)] string Name,
+    [property: Id(1)] IReadOnlyList<string> Subjects,
+    [property: Id(2)] IReadOnlyList<PolicyRule> Rules);
+
+/// <summary>
+/// One rule: on <see cref="Server"/> (a glob), <see cref="Effect"/> applies to the named tools,
+/// resources and prompts (globs). A rule that names none of the three applies to every tool,
+/// resource and prompt of the server. <see cref="When"/> constrains tool arguments.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("fabric.policy-rule")]
+public sealed record PolicyRule(
+    [property: Id(0)] string Server,
+    [property: Id(1)] PolicyEffect Effect,
+    [property: Id(2)] IReadOnlyList<string>? Tools = null,
+    [property: Id(3)] IReadOnlyList<string>? Resources = null,
+    [property: Id(4)] IReadOnlyList<string>? Prompts = null,
+    [property: Id(5)] PolicyCondition? When = null);
+
+/// <summary>Argument constraints: each named argument must be present and match its glob.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.policy-condition")]
+public sealed record PolicyCondition(
+    [property: Id(0)] IReadOnlyDictionary<string, string> Arguments);
+
+[GenerateSerializer, Alias("fabric.policy-effect")]
+public enum PolicyEffect
+{
+    Allow = 0,
+    Deny = 1,
+}

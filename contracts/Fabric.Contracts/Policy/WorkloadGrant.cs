@@ -1,0 +1,23 @@
+namespace Fabric.Contracts.Policy;
+
+/// <summary>
+/// Everything needed to decide any call of one workload to one server: whether the workload is
+/// enabled, and the rules of the policies whose subjects match it that name the server, under one
+/// catalog version. Edges cache grants and decide locally; the workload grain hands them out.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("fabric.workload-grant")]
+public sealed record WorkloadGrant(
+    [property: Id(0)] long Version,
+    [property: Id(1)] bool Enabled,
+    [property: Id(2)] IReadOnlyList<GrantedRule> Rules)
+{
+    /// <summary>True when some allow rule names the server: the gate for protocol methods.</summary>
+    public bool AllowsServer => Rules.Any(r => r.Rule.Effect == PolicyEffect.Allow);
+}
+
+/// <summary>A rule with the policy it came from and its index in that policy.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.granted-rule")]
+public sealed record GrantedRule(
+    [property: Id(0)] string Policy,
+    [property: Id(1)] int Index,
+    [property: Id(2)] PolicyRule Rule);

@@ -1,0 +1,45 @@
+namespace Fabric.Contracts.Servers;
+
+/// <summary>
+/// An MCP server as the fabric knows it: the route name (<c>/mcp/{name}</c> at the edge), where it
+/// lives, the SPIFFE ID its certificate must carry (absent: WebPKI validation with the host name)
+/// and how a credential is spliced into calls to it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("fabric.mcp-server")]
+public sealed record McpServerDefinition(
+    [property: Id(0)] string Name,
+    [property: Id(1)] Uri Upstream,
+    [property: Id(2)] string? Identity,
+    [property: Id(3)] CredentialBinding? Credential,
+    [property: Id(4)] long Revision,
+    [property: Id(5)] DateTimeOffset UpdatedAt);
+
+/// <summary>
+/// Where a server's credential comes from and how it is injected. For the <c>local</c> source
+/// <see cref="Ref"/> names a secret in the local encrypted store.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("fabric.credential-binding")]
+public sealed record CredentialBinding(
+    [property: Id(0)] string Source,
+    [property: Id(1)] string Ref,
+    [property: Id(2)] bool PerWorkload,
+    [property: Id(3)] InjectSpec Inject);
+
+/// <summary>The header to set and its value format; <c>{secret}</c> is replaced by the secret.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.inject-spec")]
+public sealed record InjectSpec(
+    [property: Id(0)] string Header,
+    [property: Id(1)] string Format)
+{
+    public const string Placeholder = "{secret}";
+
+    public string Render(string secret) => Format.Replace(Placeholder, secret, StringComparison.Ordinal);
+}
+
+public static class CredentialSources
+{
+    public const string Local = "local";
+    public const string VaultKv = "vault-kv";
+    public const string VaultDynamic = "vault-dynamic";
+    public const string AzureKeyVault = "azure-keyvault";
+}
