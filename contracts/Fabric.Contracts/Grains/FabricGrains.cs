@@ -1,0 +1,24 @@
+namespace Fabric.Contracts.Grains;
+
+/// <summary>The keys of the cluster's singleton grains and typed shortcuts to them.</summary>
+public static class FabricGrains
+{
+    public const string Default = "default";
+    public const string LocalStore = "local";
+
+    public static IInvalidationHubGrain Hub(this IGrainFactory grains) => grains.GetGrain<IInvalidationHubGrain>(Default);
+
+    public static IPolicyCatalogGrain Catalog(this IGrainFactory grains) => grains.GetGrain<IPolicyCatalogGrain>(Default);
+
+    public static IServerDirectoryGrain ServerDirectory(this IGrainFactory grains) => grains.GetGrain<IServerDirectoryGrain>(Default);
+
+    public static IAuditGrain Audit(this IGrainFactory grains) => grains.GetGrain<IAuditGrain>(Default);
+
+    public static ISecretStoreGrain LocalSecrets(this IGrainFactory grains) => grains.GetGrain<ISecretStoreGrain>(LocalStore);
+
+    public static IMcpServerGrain Server(this IGrainFactory grains, string name) => grains.GetGrain<IMcpServerGrain>(name);
+
+    public static IWorkloadGrain Workload(this IGrainFactory grains, string spiffeId) => grains.GetGrain<IWorkloadGrain>(spiffeId);
+
+    public static ICertificateAuthorityGrain Authority(this IGrainFactory grains, string trustDomain) => grains.GetGrain<ICertificateAuthorityGrain>(trustDomain);
+}

@@ -1,0 +1,193 @@
+namespace Fabric.Contracts.Policy;
+
+/// <summary>
+/// Decides MCP calls against a <see cref="WorkloadGrant"/> (the rules that apply to one workload
+/// on one server). Pure and allocation-light: the edge runs it on every message.
+/// <code>
+///   disabled workload            → workload-disabled
+///   protocol method              → whole-server deny without when → explicit-deny
+///                                  some allow rule                 → allowed (first allow rule)
+///                                  else                            → no-matching-allow
+///   tools/resources/prompts call → deny rule applies, when holds   → explicit-deny (deny wins)
+///                                  allow rule applies, when holds  → allowed
+///                                  allow rule applies, when fails  → argument-constraint
+///                                  else                            → no-matching-allow
+/// </code>
+/// "First" is grant order (policy name, then rule index), so the named policy/rule is stable.
+/// </summary>
+public static class PolicyEvaluator
+{
+    public static Decision Decide(WorkloadGrant grant, McpCall call)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        ArgumentNullException.ThrowIfNull(call);
+        if (!grant.Enabled)
+        {
+            return Decision.Deny(ReasonCodes.WorkloadDisabled, grant.Version);
+        }
+        var kind = McpMethods.Classify(call.Method);
+        return kind == McpCallKind.Protocol
+            ? DecideProtocol(grant)
+            : DecideNamed(grant, kind, call);
+    }
+
+    /// <summary>
+    /// Whether a listed item stays in a filtered list result: the workload is enabled, some allow
+    /// rule applies to the name (its <c>when</c> ignored: the constraint is checked per call), and
+    /// no unconditional deny rule applies. <see cref="McpCallKind.Protocol"/> names nothing: false.
+    /// </summary>
+    public static bool IsVisible(WorkloadGrant grant, McpCallKind kind, string name)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        ArgumentNullException.ThrowIfNull(name);
+        if (!grant.Enabled || kind == McpCallKind.Protocol)
+        {
+            return false;
+        }
+        var allowed = false;
+        var rules = grant.Rules;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var rule = rules[i].Rule;
+            if (!AppliesTo(rule, kind, name))
+            {
+                continue;
+            }
+            if (rule.Effect == PolicyEffect.Deny && rule.When is null)
+            {
+                return false;
+            }
+            allowed |= rule.Effect == PolicyEffect.Allow;
+        }
+        return allowed;
+    }
+
+    /// <summary>
+    /// True when <paramref name="rule"/> covers a call of <paramref name="kind"/> on <paramref name="name"/>:
+    /// a rule that lists none of tools/resources/prompts covers every name of every kind; otherwise
+    /// only the kinds it lists, and there only the names its globs match.
+    /// </summary>
+    public static bool AppliesTo(PolicyRule rule, McpCallKind kind, string name)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        if (IsWholeServer(rule))
+        {
+            return true;
+        }
+        var globs = kind switch
+        {
+            McpCallKind.Tool => rule.Tools,
+            McpCallKind.Resource => rule.Resources,
+            McpCallKind.Prompt => rule.Prompts,
+            _ => null,
+        };
+        if (globs is null)
+        {
+            return false;
+        }
+        for (var i = 0; i < globs.Count; i++)
+        {
+            if (Glob.IsMatch(globs[i], name))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>A rule that lists no tools, resources or prompts applies to the whole server.</summary>
+    public static bool IsWholeServer(PolicyRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return rule.Tools is null && rule.Resources is null && rule.Prompts is null;
+    }
+
+    /// <summary>
+    /// True when every constrained argument is present and its value matches the glob. A missing
+    /// argument fails the constraint: "path must match /tmp/*" must not pass by omitting path.
+    /// </summary>
+    public static bool Holds(PolicyCondition? condition, IReadOnlyDictionary<string, string>? arguments)
+    {
+        if (condition?.Arguments is not { } constraints)
+        {
+            return true;
+        }
+        foreach (var (argument, glob) in constraints)
+        {
+            if (arguments is null || !arguments.TryGetValue(argument, out var value) || !Glob.IsMatch(glob, value))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Decision DecideProtocol(WorkloadGrant grant)
+    {
+        // Protocol methods carry no tool arguments, so a conditional deny never applies to them;
+        // an unconditional whole-server deny shuts the server off entirely, handshake included.
+        GrantedRule? firstAllow = null;
+        var rules = grant.Rules;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var granted = rules[i];
+            var rule = granted.Rule;
+            if (rule.Effect == PolicyEffect.Deny && rule.When is null && IsWholeServer(rule))
+            {
+                return Decision.Deny(ReasonCodes.ExplicitDeny, grant.Version, granted.Policy, granted.Index);
+            }
+            if (rule.Effect == PolicyEffect.Allow)
+            {
+                firstAllow ??= granted;
+            }
+        }
+        return firstAllow is null
+            ? Decision.Deny(ReasonCodes.NoMatchingAllow, grant.Version)
+            : Decision.Allow(grant.Version, firstAllow.Policy, firstAllow.Index);
+    }
+
+    private static Decision DecideNamed(WorkloadGrant grant, McpCallKind kind, McpCall call)
+    {
+        // A named call without a name is malformed; nothing can allow it (fail closed).
+        if (call.Name is not { } name)
+        {
+            return Decision.Deny(ReasonCodes.NoMatchingAllow, grant.Version);
+        }
+        GrantedRule? allow = null;
+        GrantedRule? constrained = null;
+        var rules = grant.Rules;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var granted = rules[i];
+            var rule = granted.Rule;
+            if (!AppliesTo(rule, kind, name))
+            {
+                continue;
+            }
+            var holds = Holds(rule.When, call.Arguments);
+            if (rule.Effect == PolicyEffect.Deny)
+            {
+                if (holds)
+                {
+                    // Deny wins over any allow, earlier or later: return at once.
+                    return Decision.Deny(ReasonCodes.ExplicitDeny, grant.Version, granted.Policy, granted.Index);
+                }
+            }
+            else if (holds)
+            {
+                allow ??= granted;
+            }
+            else
+            {
+                constrained ??= granted;
+            }
+        }
+        if (allow is not null)
+        {
+            return Decision.Allow(grant.Version, allow.Policy, allow.Index);
+        }
+        return constrained is null
+            ? Decision.Deny(ReasonCodes.NoMatchingAllow, grant.Version)
+            : Decision.Deny(ReasonCodes.ArgumentConstraint, grant.Version, constrained.Policy, constrained.Index);
+    }
+}

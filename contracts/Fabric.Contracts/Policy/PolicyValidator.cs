@@ -1,0 +1,196 @@
+using System.Text.RegularExpressions;
+using Fabric.Contracts.Identity;
+
+namespace Fabric.Contracts.Policy;
+
+/// <summary>
+/// Validates a policy before the catalog accepts it. Returns field errors keyed by the JSON path
+/// of the offending value in camelCase (<c>name</c>, <c>subjects[0]</c>, <c>rules[1].server</c>,
+/// <c>rules[1].tools[0]</c>, <c>rules[2].when.arguments.path</c>), ready for RFC 7807
+/// <c>ValidationProblem</c>; an empty dictionary means valid. Bounds keep a compiled catalog and the
+/// per-call evaluation small, whatever an operator (or a compromised admin client) sends.
+/// </summary>
+public static partial class PolicyValidator
+{
+    public const int MaxSubjects = 1000;
+    public const int MaxRules = 1000;
+    public const int MaxGlobs = 1000;
+    public const int MaxArguments = 1000;
+    public const int MaxGlobLength = 1024;
+    /// <summary>Server names are at most 63 characters; a server glob with more non-'*' characters matches none.</summary>
+    public const int MaxServerGlobLiterals = 63;
+    public const int MaxServerGlobLength = 128;
+
+    public static IReadOnlyDictionary<string, string[]> Validate(PolicyDocument policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string key, string message) => AddError(errors, key, message);
+
+        if (string.IsNullOrEmpty(policy.Name))
+        {
+            Add("name", "name is required");
+        }
+        else if (!NamePattern().IsMatch(policy.Name))
+        {
+            Add("name", "name must be 1-128 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+        }
+
+        if (CheckCount(policy.Subjects, "subjects", "subject", MaxSubjects, Add))
+        {
+            for (var i = 0; i < policy.Subjects.Count; i++)
+            {
+                if (!SpiffeIdPattern.TryParse(policy.Subjects[i], out _, out var error))
+                {
+                    Add($"subjects[{i}]", error);
+                }
+            }
+        }
+
+        if (CheckCount(policy.Rules, "rules", "rule", MaxRules, Add))
+        {
+            for (var i = 0; i < policy.Rules.Count; i++)
+            {
+                ValidateRule(policy.Rules[i], $"rules[{i}]", Add);
+            }
+        }
+
+        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+    }
+
+    private static void ValidateRule(PolicyRule? rule, string path, Action<string, string> add)
+    {
+        if (rule is null)
+        {
+            add(path, "a rule is required");
+            return;
+        }
+        var server = rule.Server;
+        if (string.IsNullOrEmpty(server))
+        {
+            add(path + ".server", "server is required (a server name or a glob such as 'github-*')");
+        }
+        else if (!server.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '*' or '?'))
+        {
+            add(path + ".server", "server may contain only a-z, 0-9, '-' and the wildcards '*' and '?'");
+        }
+        else if (server.Length > MaxServerGlobLength || server.Count(c => c != '*') > MaxServerGlobLiterals)
+        {
+            add(path + ".server", $"server is at most {MaxServerGlobLiterals} characters besides '*' (server names are at most 63)");
+        }
+
+        if (!Enum.IsDefined(rule.Effect))
+        {
+            add(path + ".effect", "effect must be 'allow' or 'deny'");
+        }
+
+        ValidateGlobs(rule.Tools, path + ".tools", "tool", add);
+        ValidateGlobs(rule.Resources, path + ".resources", "resource", add);
+        ValidateGlobs(rule.Prompts, path + ".prompts", "prompt", add);
+
+        if (rule.When is { } when)
+        {
+            ValidateCondition(when, path + ".when", add);
+            // The edge reads arguments of tools/call only, so a condition on a rule that covers no
+            // tools could never hold: an allow would never allow, a deny never deny.
+            if (rule.Tools is null && !PolicyEvaluator.IsWholeServer(rule))
+            {
+                add(path + ".when", "when constrains tool arguments; list tools, or list no tools, resources or prompts");
+            }
+        }
+    }
+
+    private static void ValidateGlobs(IReadOnlyList<string>? globs, string path, string what, Action<string, string> add)
+    {
+        // Absent means "this rule does not name this kind"; an empty list is almost certainly a
+        // mistake (it would silently narrow the rule to nothing), so it is rejected.
+        if (globs is null)
+        {
+            return;
+        }
+        if (globs.Count == 0)
+        {
+            add(path, $"list at least one {what} glob, or omit the field");
+            return;
+        }
+        if (globs.Count > MaxGlobs)
+        {
+            add(path, $"at most {MaxGlobs} {what} globs are allowed");
+            return;
+        }
+        for (var i = 0; i < globs.Count; i++)
+        {
+            if (ValidateGlob(globs[i]) is { } error)
+            {
+                add($"{path}[{i}]", error);
+            }
+        }
+    }
+
+    private static void ValidateCondition(PolicyCondition when, string path, Action<string, string> add)
+    {
+        var arguments = when.Arguments;
+        if (arguments is null || arguments.Count == 0)
+        {
+            add(path + ".arguments", "when.arguments must constrain at least one argument");
+            return;
+        }
+        if (arguments.Count > MaxArguments)
+        {
+            add(path + ".arguments", $"at most {MaxArguments} argument constraints are allowed");
+            return;
+        }
+        foreach (var (name, glob) in arguments)
+        {
+            if (string.IsNullOrEmpty(name) || name.Length > MaxGlobLength || name.Any(char.IsControl))
+            {
+                add(path + ".arguments", $"argument names must be 1-{MaxGlobLength} characters without control characters");
+            }
+            else if (ValidateGlob(glob) is { } error)
+            {
+                add($"{path}.arguments.{name}", error);
+            }
+        }
+    }
+
+    /// <summary>The error for a name or argument glob, or null when it is usable.</summary>
+    public static string? ValidateGlob(string? glob)
+    {
+        if (string.IsNullOrEmpty(glob))
+        {
+            return "a glob must not be empty (use '*' to match anything)";
+        }
+        if (glob.Length > MaxGlobLength)
+        {
+            return $"a glob is at most {MaxGlobLength} characters";
+        }
+        return glob.Any(char.IsControl) ? "a glob must not contain control characters" : null;
+    }
+
+    private static bool CheckCount<T>(IReadOnlyList<T>? list, string key, string what, int max, Action<string, string> add)
+    {
+        if (list is null || list.Count == 0)
+        {
+            add(key, $"at least one {what} is required");
+            return false;
+        }
+        if (list.Count > max)
+        {
+            add(key, $"at most {max} {what}s are allowed");
+            return false;
+        }
+        return true;
+    }
+
+    private static void AddError(Dictionary<string, List<string>> errors, string key, string message)
+    {
+        if (!errors.TryGetValue(key, out var messages))
+        {
+            errors[key] = messages = [];
+        }
+        messages.Add(message);
+    }
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,127}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+}

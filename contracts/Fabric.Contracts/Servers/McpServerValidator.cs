@@ -1,0 +1,272 @@
+using System.Net;
+using Fabric.Contracts.Identity;
+
+namespace Fabric.Contracts.Servers;
+
+/// <summary>The body of <c>PUT /v1/servers/{name}</c>, bound straight from JSON (all fields nullable so validation, not the binder, reports what is missing).</summary>
+public sealed record McpServerInput(
+    string? Upstream,
+    string? Identity = null,
+    CredentialBindingInput? Credential = null);
+
+/// <summary>The <c>credential</c> object of <see cref="McpServerInput"/>.</summary>
+public sealed record CredentialBindingInput(
+    string? Source,
+    string? Ref,
+    bool PerWorkload = false,
+    InjectSpecInput? Inject = null)
+{
+    /// <summary>The stored form; call only after <see cref="McpServerValidator.Validate(string?, McpServerInput?)"/> returned no errors.</summary>
+    public CredentialBinding ToBinding() =>
+        Source is null || Ref is null || Inject?.Header is null || Inject.Format is null
+            ? throw new InvalidOperationException("the credential binding has not been validated")
+            : new CredentialBinding(Source, Ref, PerWorkload, new InjectSpec(Inject.Header, Inject.Format));
+}
+
+/// <summary>The <c>credential.inject</c> object: the header to set and its format with <c>{secret}</c>.</summary>
+public sealed record InjectSpecInput(string? Header, string? Format);
+
+/// <summary>
+/// Validates MCP server definitions. Field errors are keyed in camelCase JSON paths
+/// (<c>name</c>, <c>upstream</c>, <c>identity</c>, <c>credential.source</c>, <c>credential.ref</c>,
+/// <c>credential.inject</c>, <c>credential.inject.header</c>, <c>credential.inject.format</c>);
+/// an empty dictionary means valid.
+/// </summary>
+public static class McpServerValidator
+{
+    public const int MaxNameLength = 63;
+    public const int MaxUpstreamLength = 2048;
+    public const int MaxSecretNameLength = 128;
+    public const int MaxHeaderLength = 256;
+    public const int MaxFormatLength = 1024;
+
+    /// <summary>
+    /// Headers a credential must not be spliced into: hop-by-hop and framing headers (RFC 9110
+    /// §7.6.1, RFC 9112 §6-7) would corrupt or smuggle the forwarded message; MCP transport headers
+    /// (streamable HTTP) belong to the agent's session; <c>Forwarded</c>/<c>Via</c> are the proxy's
+    /// own; W3C trace context and baggage are copied into tracing backends, which would leak the
+    /// secret. <c>Proxy-*</c> and <c>X-Forwarded-*</c> are rejected by prefix. <c>Cookie</c> stays
+    /// allowed: cookie-authenticated upstreams are real, and the splicer replaces the agent's value.
+    /// </summary>
+    private static readonly HashSet<string> ForbiddenHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding", "Connection",
+        "Upgrade", "TE", "Trailer", "Keep-Alive", "Expect", "Forwarded", "Via",
+        "Mcp-Session-Id", "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name", "Last-Event-ID",
+        "traceparent", "tracestate", "baggage",
+    };
+
+    private static readonly string[] ForbiddenHeaderPrefixes = ["Proxy-", "X-Forwarded-"];
+
+    public static IReadOnlyDictionary<string, string[]> Validate(string? name, McpServerInput? input)
+    {
+        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string key, string? message)
+        {
+            if (message is null)
+            {
+                return;
+            }
+            if (!errors.TryGetValue(key, out var messages))
+            {
+                errors[key] = messages = [];
+            }
+            messages.Add(message);
+        }
+
+        Add("name", ValidateName(name));
+        if (input is null)
+        {
+            Add("upstream", "upstream is required");
+        }
+        else
+        {
+            Add("upstream", ValidateUpstream(input.Upstream));
+            if (input.Identity is not null)
+            {
+                Add("identity", ValidateIdentity(input.Identity));
+            }
+            if (input.Credential is { } credential)
+            {
+                ValidateCredential(credential, Add);
+            }
+        }
+        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The same checks for the stored form, for grains that receive parsed values.</summary>
+    public static IReadOnlyDictionary<string, string[]> Validate(string? name, Uri? upstream, string? identity, CredentialBinding? credential) =>
+        Validate(name, new McpServerInput(
+            upstream?.OriginalString,
+            identity,
+            credential is null
+                ? null
+                : new CredentialBindingInput(credential.Source, credential.Ref, credential.PerWorkload,
+                    credential.Inject is null ? null : new InjectSpecInput(credential.Inject.Header, credential.Inject.Format))));
+
+    /// <summary>
+    /// A server name is a route segment <c>[a-z0-9-]{1,63}</c> that also neither starts nor ends
+    /// with '-' (a DNS label), so names read well in URLs, logs and host-style config. The edge uses
+    /// this for its route check: a name that fails it cannot be registered, so it is a 404.
+    /// </summary>
+    public static bool IsValidName([NotNullWhen(true)] string? name) => ValidateName(name) is null;
+
+    public static string? ValidateName(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return "name is required";
+        }
+        if (name.Length > MaxNameLength
+            || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')
+            || name[0] == '-' || name[^1] == '-')
+        {
+            return $"name must be 1-{MaxNameLength} characters of a-z, 0-9 and '-', not starting or ending with '-'";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A secret name (<c>credential.ref</c> of the local store, <c>/v1/secrets/{name}</c>):
+    /// <c>[A-Za-z0-9._-]{1,128}</c>, and not <c>.</c> or <c>..</c>, which URL paths would collapse.
+    /// </summary>
+    public static string? ValidateSecretName(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return "a secret name is required";
+        }
+        if (name.Length > MaxSecretNameLength
+            || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            return $"a secret name is 1-{MaxSecretNameLength} characters of A-Z, a-z, 0-9, '.', '_' and '-'";
+        }
+        return name is "." or ".." ? "a secret name must not be '.' or '..'" : null;
+    }
+
+    public static bool IsValidSecretName([NotNullWhen(true)] string? name) => ValidateSecretName(name) is null;
+
+    private static string? ValidateUpstream(string? upstream)
+    {
+        if (string.IsNullOrEmpty(upstream))
+        {
+            return "upstream is required";
+        }
+        if (upstream.Length > MaxUpstreamLength)
+        {
+            return $"upstream is at most {MaxUpstreamLength} characters";
+        }
+        // Uri silently trims and unescapes; reject what it would rewrite so the stored URL is the one written.
+        if (upstream.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            return "upstream must not contain whitespace or control characters";
+        }
+        if (!Uri.TryCreate(upstream, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            return "upstream must be an absolute https URL, such as https://tools.example.com/mcp";
+        }
+        if (uri.UserInfo.Length > 0)
+        {
+            return "upstream must not contain user info; bind a credential instead";
+        }
+        // A query is where API keys end up (use a credential binding), and the forwarded request
+        // carries its own query; a fragment is never sent at all.
+        if (upstream.Contains('?', StringComparison.Ordinal) || upstream.Contains('#', StringComparison.Ordinal))
+        {
+            return "upstream must not contain a query or fragment";
+        }
+        if (uri.Scheme == Uri.UriSchemeHttp && !IsLoopback(uri))
+        {
+            return "upstream must use https; http is allowed only to loopback (localhost, 127.0.0.0/8, ::1)";
+        }
+        return null;
+    }
+
+    private static bool IsLoopback(Uri uri) => uri.HostNameType switch
+    {
+        UriHostNameType.Dns => string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase),
+        UriHostNameType.IPv4 => IPAddress.TryParse(uri.Host, out var v4) && v4.GetAddressBytes()[0] == 127,
+        UriHostNameType.IPv6 => IPAddress.TryParse(uri.DnsSafeHost, out var v6) && v6.Equals(IPAddress.IPv6Loopback),
+        _ => false,
+    };
+
+    private static string? ValidateIdentity(string identity)
+    {
+        if (!SpiffeId.TryParse(identity, out var id, out var error))
+        {
+            return "identity must be the upstream's SPIFFE ID: " + error;
+        }
+        return id.IsWorkload ? null : "identity must be a workload SPIFFE ID (with a path), not a trust domain";
+    }
+
+    private static void ValidateCredential(CredentialBindingInput credential, Action<string, string?> add)
+    {
+        add("credential.source", credential.Source switch
+        {
+            null or "" => "source is required",
+            CredentialSources.Local => null,
+            CredentialSources.VaultKv or CredentialSources.VaultDynamic or CredentialSources.AzureKeyVault =>
+                $"source '{credential.Source}' arrives in a later release; only 'local' is available now",
+            _ => "source must be 'local' ('vault-kv', 'vault-dynamic' and 'azure-keyvault' arrive later)",
+        });
+        add("credential.ref", ValidateSecretName(credential.Ref));
+        if (credential.Inject is not { } inject)
+        {
+            add("credential.inject", "inject is required: a header and a format, e.g. Authorization / Bearer {secret}");
+            return;
+        }
+        add("credential.inject.header", ValidateHeader(inject.Header));
+        add("credential.inject.format", ValidateFormat(inject.Format));
+    }
+
+    private static string? ValidateHeader(string? header)
+    {
+        if (string.IsNullOrEmpty(header))
+        {
+            return "header is required";
+        }
+        if (header.Length > MaxHeaderLength || !header.All(IsTokenChar))
+        {
+            return $"header must be an HTTP field name of at most {MaxHeaderLength} token characters (RFC 9110 §5.1)";
+        }
+        if (ForbiddenHeaders.Contains(header)
+            || ForbiddenHeaderPrefixes.Any(p => header.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+        {
+            return $"'{header}' cannot carry a credential: it is a hop-by-hop, framing, proxy, MCP transport or tracing header";
+        }
+        return null;
+    }
+
+    private static string? ValidateFormat(string? format)
+    {
+        if (string.IsNullOrEmpty(format))
+        {
+            return "format is required, e.g. 'Bearer {secret}'";
+        }
+        if (format.Length > MaxFormatLength)
+        {
+            return $"format is at most {MaxFormatLength} characters";
+        }
+        if (format.Any(c => c is '\r' or '\n' or '\0'))
+        {
+            return "format must not contain CR, LF or NUL";
+        }
+        // RFC 9110 §5.5 field values: visible ASCII, space and tab (obs-text is not worth the risk).
+        if (format.Any(c => c != '\t' && (c < ' ' || c > '~')))
+        {
+            return "format must be printable ASCII";
+        }
+        var first = format.IndexOf(InjectSpec.Placeholder, StringComparison.Ordinal);
+        if (first < 0 || format.IndexOf(InjectSpec.Placeholder, first + 1, StringComparison.Ordinal) >= 0)
+        {
+            return "format must contain {secret} exactly once";
+        }
+        return null;
+    }
+
+    /// <summary>RFC 9110 §5.6.2 tchar.</summary>
+    private static bool IsTokenChar(char c) =>
+        char.IsAsciiLetterOrDigit(c) || c is '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-'
+            or '.' or '^' or '_' or '`' or '|' or '~';
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Silo.Apis;
+
+/// <summary>
+/// Reads a JSON request body, bounded, and turns every way it can be wrong into a 400 problem
+/// naming the field (the JSON path of the offending value) or a 413, instead of a bare exception.
+/// </summary>
+internal static class ApiBody
+{
+    public const long MaxBytes = 1024 * 1024;
+
+    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context) where T : class
+    {
+        if (context.Request.ContentLength > MaxBytes)
+        {
+            return (null, TooLarge());
+        }
+        if (!context.Request.HasJsonContentType())
+        {
+            return (null, Field("body", "the body must be JSON (Content-Type: application/json)"));
+        }
+        var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        try
+        {
+            using var bounded = new BoundedStream(context.Request.Body, MaxBytes);
+            var value = await JsonSerializer.DeserializeAsync<T>(bounded, options, context.RequestAborted);
+            return value is null ? (null, Field("body", "a JSON object is required")) : (value, null);
+        }
+        catch (BoundedStream.LimitExceededException)
+        {
+            return (null, TooLarge());
+        }
+        catch (JsonException ex)
+        {
+            var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            return (null, Field(path, "the value is not valid here: " + FirstSentence(ex.Message)));
+        }
+    }
+
+    public static IResult Field(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TooLarge() =>
+        TypedResults.Problem(detail: $"the body exceeds {MaxBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? message : message[..(end + 1)];
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authentication;
+
+namespace Fabric.Silo.Apis;
+
+/// <summary>The management API: <c>/v1/…</c>, admin-authenticated except the public trust bundle.</summary>
+public static class FabricApi
+{
+    public static WebApplicationBuilder AddFabricApi(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        });
+        builder.Services.AddSingleton(sp => AdminToken.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
+        builder.Services.AddAuthentication(AdminAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireRole("admin"));
+        builder.Services.AddHostedService<AdminTokenAnnouncer>();
+        return builder;
+    }
+
+    public const string AdminPolicy = "fabric-admin";
+
+    public static WebApplication MapFabricApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        var admin = app.MapGroup("/v1").RequireAuthorization(AdminPolicy);
+        admin.MapSecretsApi();
+        admin.MapServersApi();
+        admin.MapPoliciesApi();
+        admin.MapWorkloadsApi();
+        admin.MapSvidsApi();
+        admin.MapDecisionsApi();
+        admin.MapAuditApi();
+        app.MapGroup("/v1").MapBundleApi();
+        return app;
+    }
+}

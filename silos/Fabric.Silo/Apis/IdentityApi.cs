@@ -1,0 +1,69 @@
+using Fabric.Contracts.Identity;
+using Fabric.Silo.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Silo.Apis;
+
+/// <summary><c>POST /v1/svids</c> (admin) mints an X.509-SVID; <c>GET /v1/bundle</c> (public) serves the trust bundle.</summary>
+internal static class IdentityApi
+{
+    public const int MaxTtlSeconds = 30 * 24 * 3600;
+
+    public sealed record SvidRequestBody(string? SpiffeId, int? TtlSeconds, IReadOnlyList<string>? DnsNames, IReadOnlyList<string>? IpAddresses);
+
+    public static void MapSvidsApi(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/svids", async (HttpContext context, IGrainFactory grains, IOptions<TrustDomainOptions> trust) =>
+        {
+            var (body, error) = await ApiBody.ReadAsync<SvidRequestBody>(context);
+            if (error is not null)
+            {
+                return error;
+            }
+            var errors = new Dictionary<string, string[]>();
+            if (!SpiffeId.TryParse(body!.SpiffeId, out var id, out var idError))
+            {
+                errors["spiffeId"] = [idError];
+            }
+            else if (!id.IsWorkload)
+            {
+                errors["spiffeId"] = ["an SVID's SPIFFE ID needs a path"];
+            }
+            else if (id.TrustDomain != trust.Value.TrustDomain)
+            {
+                errors["spiffeId"] = [$"this fabric's CA issues only in trust domain '{trust.Value.TrustDomain}'"];
+            }
+            var ttl = body.TtlSeconds ?? 3600;
+            if (ttl is <= 0 or > MaxTtlSeconds)
+            {
+                errors["ttlSeconds"] = [$"ttlSeconds must be between 1 and {MaxTtlSeconds}"];
+            }
+            if (errors.Count > 0)
+            {
+                return TypedResults.ValidationProblem(errors);
+            }
+            try
+            {
+                var issued = await grains.Authority(id!.TrustDomain).IssueAsync(
+                    new SvidRequest(id.ToString(), TimeSpan.FromSeconds(ttl), body.DnsNames ?? [], body.IpAddresses ?? []));
+                return TypedResults.Ok(new
+                {
+                    certificatePem = issued.CertificatePem,
+                    privateKeyPem = issued.PrivateKeyPem,
+                    bundlePem = issued.BundlePem,
+                    expiresAt = issued.ExpiresAt,
+                });
+            }
+            catch (ArgumentException ex)
+            {
+                return ApiBody.Field("body", ex.Message);
+            }
+        });
+    }
+
+    public static void MapBundleApi(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/bundle", async (IGrainFactory grains, IOptions<TrustDomainOptions> trust) =>
+            TypedResults.Text(await grains.Authority(trust.Value.TrustDomain).GetBundlePemAsync(), "application/x-pem-file"));
+    }
+}

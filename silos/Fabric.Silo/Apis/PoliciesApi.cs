@@ -1,0 +1,104 @@
+using Fabric.Contracts.Policy;
+
+namespace Fabric.Silo.Apis;
+
+/// <summary><c>/v1/policies</c>: validated before acceptance; a rejected policy leaves the old one in force.</summary>
+internal static class PoliciesApi
+{
+    public sealed record PutPolicyRequest(IReadOnlyList<string>? Subjects, IReadOnlyList<RuleRequest?>? Rules);
+
+    public sealed record RuleRequest(
+        string? Server,
+        PolicyEffect? Effect,
+        IReadOnlyList<string>? Tools,
+        IReadOnlyList<string>? Resources,
+        IReadOnlyList<string>? Prompts,
+        ConditionRequest? When);
+
+    public sealed record ConditionRequest(IReadOnlyDictionary<string, string>? Arguments);
+
+    public sealed record PolicyResponse(string Name, IReadOnlyList<string> Subjects, IReadOnlyList<PolicyRule> Rules, long Version, DateTimeOffset UpdatedAt)
+    {
+        public static PolicyResponse From(VersionedPolicy p) => new(p.Policy.Name, p.Policy.Subjects, p.Policy.Rules, p.Version, p.UpdatedAt);
+    }
+
+    public static void MapPoliciesApi(this RouteGroupBuilder v1)
+    {
+        var policies = v1.MapGroup("/policies");
+
+        policies.MapPut("/{name}", async (string name, HttpContext context, IGrainFactory grains) =>
+        {
+            var (body, error) = await ApiBody.ReadAsync<PutPolicyRequest>(context);
+            if (error is not null)
+            {
+                return error;
+            }
+            var missing = MissingFields(body!);
+            if (missing.Count > 0)
+            {
+                return TypedResults.ValidationProblem(missing);
+            }
+            var document = ToDocument(name, body!);
+            var result = await grains.Catalog().PutAsync(document);
+            if (result.Errors is { Count: > 0 } errors)
+            {
+                return TypedResults.ValidationProblem(errors);
+            }
+            var stored = await grains.Catalog().GetAsync(name);
+            return TypedResults.Ok(PolicyResponse.From(stored!));
+        });
+
+        policies.MapGet("/", async (IGrainFactory grains) =>
+            TypedResults.Ok(new { policies = (await grains.Catalog().ListAsync()).Select(PolicyResponse.From) }));
+
+        policies.MapGet("/{name}", async Task<IResult> (string name, IGrainFactory grains) =>
+            await grains.Catalog().GetAsync(name) is { } policy ? TypedResults.Ok(PolicyResponse.From(policy)) : TypedResults.NotFound());
+
+        policies.MapDelete("/{name}", async Task<IResult> (string name, IGrainFactory grains) =>
+            await grains.Catalog().DeleteAsync(name) is { } version ? TypedResults.Ok(new { version }) : TypedResults.NotFound());
+    }
+
+    /// <summary>Shape errors JSON binding cannot report (absent or null members), keyed like the validator's.</summary>
+    private static Dictionary<string, string[]> MissingFields(PutPolicyRequest body)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (body.Subjects is null)
+        {
+            errors["subjects"] = ["subjects is required"];
+        }
+        if (body.Rules is null)
+        {
+            errors["rules"] = ["rules is required"];
+            return errors;
+        }
+        for (var i = 0; i < body.Rules.Count; i++)
+        {
+            var rule = body.Rules[i];
+            if (rule is null)
+            {
+                errors[$"rules[{i}]"] = ["a rule object is required"];
+                continue;
+            }
+            if (rule.Server is null)
+            {
+                errors[$"rules[{i}].server"] = ["server is required"];
+            }
+            if (rule.Effect is null)
+            {
+                errors[$"rules[{i}].effect"] = ["effect is required: 'allow' or 'deny'"];
+            }
+            if (rule.When is { Arguments: null })
+            {
+                errors[$"rules[{i}].when.arguments"] = ["when needs an arguments object"];
+            }
+        }
+        return errors;
+    }
+
+    private static PolicyDocument ToDocument(string name, PutPolicyRequest body) => new(
+        name,
+        body.Subjects!,
+        [.. body.Rules!.Select(r => new PolicyRule(
+            r!.Server!, r.Effect!.Value, r.Tools, r.Resources, r.Prompts,
+            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null))]);
+}

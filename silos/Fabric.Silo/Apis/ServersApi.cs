@@ -1,0 +1,45 @@
+using Fabric.Contracts.Servers;
+
+namespace Fabric.Silo.Apis;
+
+/// <summary><c>/v1/servers</c>: the MCP servers the edges route to, with their credential bindings.</summary>
+internal static class ServersApi
+{
+    public static void MapServersApi(this RouteGroupBuilder v1)
+    {
+        var servers = v1.MapGroup("/servers");
+
+        servers.MapPut("/{name}", async (string name, HttpContext context, IGrainFactory grains) =>
+        {
+            var (body, error) = await ApiBody.ReadAsync<McpServerInput>(context);
+            if (error is not null)
+            {
+                return error;
+            }
+            var errors = McpServerValidator.Validate(name, body);
+            if (errors.Count > 0)
+            {
+                return TypedResults.ValidationProblem(errors);
+            }
+            var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding());
+            return TypedResults.Ok(stored);
+        });
+
+        servers.MapGet("/", async (IGrainFactory grains) =>
+        {
+            var names = await grains.ServerDirectory().ListAsync();
+            var definitions = await Task.WhenAll(names.Select(n => grains.Server(n).GetAsync().AsTask()));
+            return TypedResults.Ok(new { servers = definitions.OfType<McpServerDefinition>() });
+        });
+
+        servers.MapGet("/{name}", async Task<IResult> (string name, IGrainFactory grains) =>
+            McpServerValidator.IsValidName(name) && await grains.Server(name).GetAsync() is { } server
+                ? TypedResults.Ok(server)
+                : TypedResults.NotFound());
+
+        servers.MapDelete("/{name}", async Task<IResult> (string name, IGrainFactory grains) =>
+            McpServerValidator.IsValidName(name) && await grains.Server(name).DeleteAsync()
+                ? TypedResults.NoContent()
+                : TypedResults.NotFound());
+    }
+}

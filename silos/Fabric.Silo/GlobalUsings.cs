@@ -1,0 +1,3 @@
+global using Fabric.Contracts.Grains;
+global using Orleans.Runtime;
+global using System.Diagnostics.CodeAnalysis;

@@ -1,0 +1,51 @@
+using Fabric.Contracts.Servers;
+
+namespace Fabric.Silo.Grains;
+
+[GenerateSerializer, Alias("fabric.mcp-server-state")]
+public sealed class McpServerState
+{
+    [Id(0)] public McpServerDefinition? Definition { get; set; }
+    [Id(1)] public long Revision { get; set; }
+}
+
+/// <summary>
+/// One MCP server (key = route name). Input is validated by the API before it gets here; every
+/// change is pushed to every edge, which drops its cached definition, grants and credentials.
+/// </summary>
+public sealed class McpServerGrain(
+    [PersistentState("server", GrainStorage.Name)] IPersistentState<McpServerState> state,
+    TimeProvider time) : Grain, IMcpServerGrain
+{
+    public ValueTask<McpServerDefinition?> GetAsync() => ValueTask.FromResult(state.State.Definition);
+
+    public async ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential)
+    {
+        var name = this.GetPrimaryKeyString();
+        // Revisions keep counting across delete and re-create so that an edge never confuses two lives.
+        state.State.Revision++;
+        var definition = new McpServerDefinition(name, upstream, identity, credential, state.State.Revision, time.GetUtcNow());
+        state.State.Definition = definition;
+        await state.WriteStateAsync();
+        await GrainFactory.ServerDirectory().AddAsync(name);
+        await PublishAsync();
+        return definition;
+    }
+
+    public async ValueTask<bool> DeleteAsync()
+    {
+        if (state.State.Definition is null)
+        {
+            return false;
+        }
+        state.State.Definition = null;
+        state.State.Revision++;
+        await state.WriteStateAsync();
+        await GrainFactory.ServerDirectory().RemoveAsync(this.GetPrimaryKeyString());
+        await PublishAsync();
+        return true;
+    }
+
+    private Task PublishAsync() =>
+        GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Server, this.GetPrimaryKeyString(), state.State.Revision)).AsTask();
+}

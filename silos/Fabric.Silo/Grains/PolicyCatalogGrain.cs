@@ -1,0 +1,64 @@
+using Fabric.Contracts.Identity;
+using Fabric.Contracts.Policy;
+
+namespace Fabric.Silo.Grains;
+
+/// <summary>
+/// The versioned policy set. Policies are validated before they are accepted (a rejected one leaves
+/// the catalog as it was) and compiled once per version; every change bumps the version and is
+/// pushed to every edge before the call returns.
+/// </summary>
+public sealed class PolicyCatalogGrain(
+    [PersistentState("catalog", GrainStorage.Name)] IPersistentState<PolicyCatalogState> state,
+    TimeProvider time) : Grain, IPolicyCatalogGrain
+{
+    private PolicyCatalog? _compiled;
+
+    private PolicyCatalog Compiled =>
+        _compiled ??= new PolicyCatalog(state.State.Version, state.State.Policies.Values.Select(p => p.Policy));
+
+    public async ValueTask<PolicyPutResult> PutAsync(PolicyDocument policy)
+    {
+        var errors = PolicyValidator.Validate(policy);
+        if (errors.Count > 0)
+        {
+            return new PolicyPutResult(null, errors);
+        }
+        var version = state.State.Version + 1;
+        state.State.Policies[policy.Name] = new VersionedPolicy(policy, version, time.GetUtcNow());
+        await CommitAsync(version);
+        return new PolicyPutResult(version, null);
+    }
+
+    public async ValueTask<long?> DeleteAsync(string name)
+    {
+        if (!state.State.Policies.Remove(name))
+        {
+            return null;
+        }
+        var version = state.State.Version + 1;
+        await CommitAsync(version);
+        return version;
+    }
+
+    public ValueTask<VersionedPolicy?> GetAsync(string name) =>
+        ValueTask.FromResult(state.State.Policies.GetValueOrDefault(name));
+
+    public ValueTask<IReadOnlyList<VersionedPolicy>> ListAsync() =>
+        ValueTask.FromResult<IReadOnlyList<VersionedPolicy>>(
+            [.. state.State.Policies.Values.OrderBy(p => p.Policy.Name, StringComparer.Ordinal)]);
+
+    public ValueTask<(long Version, IReadOnlyList<GrantedRule> Rules)> GetRulesAsync(SpiffeId workload, string server)
+    {
+        var compiled = Compiled;
+        return ValueTask.FromResult((compiled.Version, compiled.RulesFor(workload, server)));
+    }
+
+    private async Task CommitAsync(long version)
+    {
+        state.State.Version = version;
+        await state.WriteStateAsync();
+        _compiled = null;
+        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Catalog, null, version));
+    }
+}
