@@ -44,6 +44,12 @@ public sealed class SpiffeIdPattern : IEquatable<SpiffeIdPattern>
             error = "a subject is required";
             return false;
         }
+        if (value.StartsWith("spiffe://*", StringComparison.Ordinal))
+        {
+            // Subjects never span trust domains: each has its own CA, and trusting "any" is a policy bug.
+            error = "'*' cannot stand for a trust domain";
+            return false;
+        }
         var isPrefix = value.EndsWith(AnySuffix, StringComparison.Ordinal);
         var basePart = isPrefix ? value[..^AnySuffix.Length] : value;
         if (basePart.Contains('*', StringComparison.Ordinal))

@@ -17,13 +17,15 @@ public static class ReasonCodes
     public const string UpstreamIdentityMismatch = "upstream-identity-mismatch";
     /// <summary>A session id minted by an upstream for another workload.</summary>
     public const string SessionBindingMismatch = "session-binding-mismatch";
+    /// <summary>A session id the fabric never saw an upstream mint.</summary>
+    public const string UnknownSession = "unknown-session";
     /// <summary>The upstream could not be reached or failed at the transport level.</summary>
     public const string UpstreamUnavailable = "upstream-unavailable";
 
     public static readonly IReadOnlyList<string> All =
     [
         Allowed, NoMatchingAllow, ExplicitDeny, ArgumentConstraint, WorkloadDisabled, UnknownServer,
-        PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch,
+        PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch, UnknownSession,
         UpstreamUnavailable,
     ];
 }

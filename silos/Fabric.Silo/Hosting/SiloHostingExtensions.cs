@@ -1,3 +1,4 @@
+using Fabric.Contracts.Hosting;
 using Fabric.Silo.Apis;
 using Fabric.Silo.Grains;
 using Fabric.Silo.Identity;

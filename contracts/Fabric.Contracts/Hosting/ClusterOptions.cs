@@ -1,8 +1,8 @@
-namespace Fabric.Silo.Hosting;
+namespace Fabric.Contracts.Hosting;
 
 /// <summary>
 /// Cluster settings shared by silos and edges (section <c>Fabric:Cluster</c>; environment form
-/// <c>Fabric__Cluster__SiloPort</c> …). The embedded default is localhost clustering.
+/// <c>Fabric__Cluster__GatewayPort</c> …). The embedded default is localhost clustering.
 /// </summary>
 public sealed class ClusterOptions
 {

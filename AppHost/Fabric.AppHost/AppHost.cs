@@ -1,0 +1,50 @@
+using Aspire.Hosting.ApplicationModel;
+
+// Fabric on embedded defaults: one silo (localhost clustering, in-memory storage), one edge, and
+// unless Fabric:Demo is false, a demo MCP server and a demo agent that keeps calling it through the
+// edge. Every process exports OpenTelemetry to the dashboard through Fabric.ServiceDefaults.
+//
+//   silo :5080 (/v1, Orleans gateway :30000) ◄── edge https://localhost:7443 (mTLS, Orleans client)
+//        ▲                                          ▲  │
+//        └─ setup + SVID ── demo agent ── mTLS ─────┘  └─► demo MCP server http://localhost:5090/mcp
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Generated per run (not persisted); set Parameters:fabric-admin-token to choose one.
+var adminToken = builder.AddParameter("fabric-admin-token",
+    new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: false);
+
+var silo = builder.AddProject<Projects.Fabric_Silo>("silo", launchProfileName: null)
+    .WithHttpEndpoint(port: 5080, name: "http", isProxied: false)
+    .WithHttpHealthCheck("/health")
+    .WithEnvironment("FABRIC_ADMIN_TOKEN", adminToken);
+
+// isProxied: false so the agent's TLS handshake (client certificate included) reaches the edge's
+// Kestrel untouched; WithoutHttpsCertificate keeps Aspire from configuring a developer certificate:
+// the edge serves a certificate from the fabric's own CA.
+#pragma warning disable ASPIRECERTIFICATES001 // Evaluation API in 13.6; the edge must never get the developer certificate.
+var edge = builder.AddProject<Projects.Fabric_Edge>("edge", launchProfileName: null)
+    .WithHttpsEndpoint(port: 7443, name: "https", isProxied: false)
+    .WithoutHttpsCertificate()
+    .WithEnvironment("Fabric__Edge__Name", "edge-1")
+    .WithReference(silo)
+    .WaitFor(silo);
+#pragma warning restore ASPIRECERTIFICATES001
+
+if (!string.Equals(builder.Configuration["Fabric:Demo"], "false", StringComparison.OrdinalIgnoreCase))
+{
+    var demoServer = builder.AddProject<Projects.Fabric_Demo_McpServer>("demo-mcp", launchProfileName: null)
+        .WithHttpEndpoint(port: 5090, name: "http", isProxied: false)
+        .WithHttpHealthCheck("/health");
+
+    var demoServerHttp = demoServer.GetEndpoint("http");
+    builder.AddProject<Projects.Fabric_Demo_Agent>("demo-agent", launchProfileName: null)
+        .WithEnvironment("FABRIC_ADMIN_TOKEN", adminToken)
+        .WithEnvironment("Fabric__ApiUrl", silo.GetEndpoint("http"))
+        .WithEnvironment("Fabric__EdgeUrl", edge.GetEndpoint("https"))
+        .WithEnvironment("Fabric__DemoServerUrl", ReferenceExpression.Create($"{demoServerHttp}/mcp"))
+        .WithReference(silo).WaitFor(silo)
+        .WithReference(edge).WaitFor(edge)
+        .WithReference(demoServer).WaitFor(demoServer);
+}
+
+builder.Build().Run();

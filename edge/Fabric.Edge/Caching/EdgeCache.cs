@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
+using Fabric.Edge.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Edge.Caching;
+
+/// <summary>
+/// The edge's only state: caches of server definitions, workload grants, credentials and session
+/// owners, all answerable from the cluster again at any time.
+/// <list type="bullet">
+/// <item>Reads are lock-free (<see cref="ConcurrentDictionary{TKey,TValue}"/> lookups of immutable entries).</item>
+/// <item>Invalidations bump an epoch before they drop entries; a fetch that started under an older
+/// epoch is answered but not cached, so a push can never be overwritten by a slower, stale read.</item>
+/// <item>While the subscription to pushes is not confirmed (see <see cref="Trusted"/>) nothing is
+/// served from cache: every decision goes to the cluster, which fails closed when it is unreachable.</item>
+/// </list>
+/// </summary>
+public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> options, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, Entry<McpServerDefinition?>> _servers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Workload, string Server), Entry<WorkloadGrant>> _grants = new();
+    private readonly ConcurrentDictionary<string, Credential> _credentials = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _sessionOwners = new(StringComparer.Ordinal);
+    private long _epoch;
+    private long _trustedUntilTicks;
+
+    private sealed record Entry<T>(T Value, DateTimeOffset Expires);
+
+    /// <summary>True while the subscription to invalidation pushes is confirmed.</summary>
+    public bool Trusted => time.GetUtcNow().UtcTicks < Volatile.Read(ref _trustedUntilTicks);
+
+    /// <summary>Called after each confirmed (re)subscription; a gap means pushes may have been missed.</summary>
+    internal void ConfirmSubscription(bool resubscribedAfterGap)
+    {
+        if (resubscribedAfterGap)
+        {
+            InvalidateAll();
+        }
+        Volatile.Write(ref _trustedUntilTicks, (time.GetUtcNow() + options.Value.SubscriptionGrace).UtcTicks);
+    }
+
+    public async ValueTask<McpServerDefinition?> GetServerAsync(string name)
+    {
+        if (Trusted && _servers.TryGetValue(name, out var entry) && entry.Expires > time.GetUtcNow())
+        {
+            return entry.Value;
+        }
+        var epoch = Volatile.Read(ref _epoch);
+        var server = await cluster.Server(name).GetAsync();
+        Store(_servers, name, new Entry<McpServerDefinition?>(server, time.GetUtcNow() + options.Value.CacheTtl), epoch);
+        return server;
+    }
+
+    public async ValueTask<WorkloadGrant> GetGrantAsync(SpiffeId workload, string server)
+    {
+        var key = (workload.ToString(), server);
+        if (Trusted && _grants.TryGetValue(key, out var entry) && entry.Expires > time.GetUtcNow())
+        {
+            return entry.Value;
+        }
+        var epoch = Volatile.Read(ref _epoch);
+        var grant = await cluster.Workload(key.Item1).GetGrantAsync(server);
+        Store(_grants, key, new Entry<WorkloadGrant>(grant, time.GetUtcNow() + options.Value.CacheTtl), epoch);
+        return grant;
+    }
+
+    /// <summary>The credential to splice, cached no longer than its lease allows (minus a safety margin).</summary>
+    public async ValueTask<CredentialResult> GetCredentialAsync(string leaseKey)
+    {
+        var now = time.GetUtcNow();
+        if (Trusted && _credentials.TryGetValue(leaseKey, out var cached) && cached.ExpiresAt - options.Value.CredentialSafetyMargin > now)
+        {
+            return new CredentialResult(cached, null);
+        }
+        var epoch = Volatile.Read(ref _epoch);
+        var result = await cluster.GetGrain<ICredentialLeaseGrain>(leaseKey).GetAsync();
+        if (result.Credential is { } credential && credential.ExpiresAt - options.Value.CredentialSafetyMargin > now)
+        {
+            Store(_credentials, leaseKey, credential, epoch);
+        }
+        return result;
+    }
+
+    /// <summary>The workload an upstream session id is bound to, or null when the fabric never saw it minted.</summary>
+    public async ValueTask<string?> GetSessionOwnerAsync(string server, string sessionId)
+    {
+        var key = ISessionBindingGrain.KeyFor(server, sessionId);
+        if (_sessionOwners.TryGetValue(key, out var owner))
+        {
+            return owner;
+        }
+        owner = await cluster.GetGrain<ISessionBindingGrain>(key).GetOwnerAsync();
+        if (owner is not null)
+        {
+            // Bindings never change owner, so they need no epoch check.
+            _sessionOwners[key] = owner;
+        }
+        return owner;
+    }
+
+    /// <summary>Binds a freshly minted session id to the workload it was minted for.</summary>
+    public async ValueTask<bool> BindSessionAsync(string server, string sessionId, string workload)
+    {
+        var key = ISessionBindingGrain.KeyFor(server, sessionId);
+        var bound = await cluster.GetGrain<ISessionBindingGrain>(key).BindAsync(workload);
+        if (bound)
+        {
+            _sessionOwners[key] = workload;
+        }
+        return bound;
+    }
+
+    public async ValueTask ForgetSessionAsync(string server, string sessionId)
+    {
+        var key = ISessionBindingGrain.KeyFor(server, sessionId);
+        _sessionOwners.TryRemove(key, out _);
+        await cluster.GetGrain<ISessionBindingGrain>(key).ForgetAsync();
+    }
+
+    public void Invalidate(Invalidation invalidation)
+    {
+        Interlocked.Increment(ref _epoch);
+        switch (invalidation.Kind)
+        {
+            case InvalidationKind.Catalog:
+                _grants.Clear();
+                break;
+            case InvalidationKind.Workload when invalidation.Key is { } workload:
+                foreach (var key in _grants.Keys.Where(k => k.Workload == workload))
+                {
+                    _grants.TryRemove(key, out _);
+                }
+                break;
+            case InvalidationKind.Server when invalidation.Key is { } server:
+                _servers.TryRemove(server, out _);
+                foreach (var key in _grants.Keys.Where(k => k.Server == server))
+                {
+                    _grants.TryRemove(key, out _);
+                }
+                foreach (var key in _credentials.Keys.Where(k => k == server || k.StartsWith(server + "|", StringComparison.Ordinal)))
+                {
+                    _credentials.TryRemove(key, out _);
+                }
+                break;
+            case InvalidationKind.Credential when invalidation.Key is { } lease:
+                _credentials.TryRemove(lease, out _);
+                break;
+            case InvalidationKind.Credential:
+                _credentials.Clear();
+                break;
+            default:
+                InvalidateAll();
+                break;
+        }
+    }
+
+    public void InvalidateAll()
+    {
+        Interlocked.Increment(ref _epoch);
+        _servers.Clear();
+        _grants.Clear();
+        _credentials.Clear();
+    }
+
+    private void Store<TKey, TValue>(ConcurrentDictionary<TKey, TValue> map, TKey key, TValue value, long epoch) where TKey : notnull
+    {
+        map[key] = value;
+        // An invalidation raced with this fetch: drop what we stored, it may predate the change.
+        if (Volatile.Read(ref _epoch) != epoch)
+        {
+            map.TryRemove(key, out _);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using Fabric.Edge.Hosting;
+using Fabric.Edge.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Edge.Caching;
+
+/// <summary>
+/// Keeps the edge subscribed to the cluster's invalidation hub: subscribes at start, renews every
+/// <see cref="EdgeOptions.SubscriptionRefresh"/> (which also resubscribes after a silo failover or
+/// a client reconnect), and confirms each renewal to the cache. A renewal after a failed one
+/// drops every cache entry, since pushes may have been missed in between.
+/// </summary>
+internal sealed partial class InvalidationSubscriber(
+    IClusterClient cluster,
+    EdgeCache cache,
+    IServiceProvider services,
+    IOptions<EdgeOptions> options,
+    TimeProvider time,
+    ILogger<InvalidationSubscriber> logger) : BackgroundService, IFabricObserver
+{
+    private IFabricObserver? _reference;
+    private bool _lastFailed = true;
+
+    public Task OnInvalidatedAsync(Invalidation invalidation)
+    {
+        if (invalidation.Kind == InvalidationKind.Bundle)
+        {
+            _ = services.GetRequiredService<EdgeIdentityBootstrapper>().RefreshBundleAsync();
+        }
+        cache.Invalidate(invalidation);
+        LogInvalidated(logger, invalidation.Kind, invalidation.Key);
+        return Task.CompletedTask;
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _reference = cluster.CreateObjectReference<IFabricObserver>(this);
+        await RenewAsync();
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.SubscriptionRefresh, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await RenewAsync();
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_reference is not null)
+        {
+            try
+            {
+                await cluster.Hub().UnsubscribeAsync(_reference).AsTask().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException or OperationCanceledException)
+            {
+                // The hub drops silent subscribers on its own.
+            }
+            cluster.DeleteObjectReference<IFabricObserver>(_reference);
+        }
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task RenewAsync()
+    {
+        try
+        {
+            await cluster.Hub().SubscribeAsync(_reference!);
+            cache.ConfirmSubscription(resubscribedAfterGap: _lastFailed);
+            _lastFailed = false;
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            _lastFailed = true;
+            LogRenewFailed(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Debug, Message = "Invalidation {Kind} {Key}")]
+    private static partial void LogInvalidated(ILogger logger, InvalidationKind kind, string? key);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Renewing the invalidation subscription failed: {Error}")]
+    private static partial void LogRenewFailed(ILogger logger, string error);
+}

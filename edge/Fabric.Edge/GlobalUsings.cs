@@ -1,0 +1,3 @@
+global using System.Diagnostics.CodeAnalysis;
+global using Fabric.Contracts.Grains;
+global using Fabric.Contracts.Identity;

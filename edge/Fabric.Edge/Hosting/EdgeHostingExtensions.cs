@@ -1,0 +1,77 @@
+using System.Security.Cryptography.X509Certificates;
+using Fabric.Contracts.Hosting;
+using Fabric.Edge.Audit;
+using Fabric.Edge.Caching;
+using Fabric.Edge.Forwarding;
+using Fabric.Edge.Identity;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Edge.Hosting;
+
+public static class EdgeHostingExtensions
+{
+    /// <summary>
+    /// The edge: an Orleans client of the cluster, Kestrel requiring an X.509-SVID from every
+    /// client (HTTP/1.1, HTTP/2, and HTTP/3 where the host has QUIC), serving its own SVID.
+    /// </summary>
+    public static WebApplicationBuilder AddFabricEdge(this WebApplicationBuilder builder)
+    {
+        var cluster = builder.Configuration.GetSection(ClusterOptions.Section).Get<ClusterOptions>() ?? new ClusterOptions();
+        builder.UseOrleansClient(client =>
+        {
+            client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
+            // Keep trying while the cluster starts; the edge serves nothing before it has an SVID anyway.
+            client.UseConnectionRetryFilter(async (_, ct) =>
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+                return true;
+            });
+        });
+
+        builder.Services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.Section));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<EdgeIdentity>();
+        builder.Services.AddSingleton<EdgeIdentityBootstrapper>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeIdentityBootstrapper>());
+        builder.Services.AddSingleton<EdgeCache>();
+        builder.Services.AddSingleton<InvalidationSubscriber>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InvalidationSubscriber>());
+        builder.Services.AddSingleton<AuditShipper>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditShipper>());
+        builder.Services.AddSingleton<EdgeTelemetry>();
+        builder.Services.AddSingleton<UpstreamInvokers>();
+        builder.Services.AddSingleton<SplicingTransformer>();
+        builder.Services.AddSingleton<McpProxyHandler>();
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddProblemDetails();
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var edge = context.Configuration.GetSection(EdgeOptions.Section).Get<EdgeOptions>() ?? new EdgeOptions();
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = edge.MaxMessageBytes + 1;
+            // HTTP/3 needs QUIC (libmsquic); where it is missing Kestrel serves HTTP/1.1 and HTTP/2 only.
+            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http1AndHttp2AndHttp3);
+            kestrel.ConfigureHttpsDefaults(https =>
+            {
+                var services = kestrel.ApplicationServices;
+                var identity = services.GetRequiredService<EdgeIdentity>();
+                var time = services.GetRequiredService<TimeProvider>();
+                https.ServerCertificateSelector = (_, _) => identity.Current.Certificate;
+                https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                https.CheckCertificateRevocation = false;
+                https.ClientCertificateValidation = (certificate, chain, _) => ClientIdentity.Validate(identity, time, certificate, chain);
+            });
+        });
+        return builder;
+    }
+
+    public static WebApplication MapFabricEdge(this WebApplication app)
+    {
+        var handler = app.Services.GetRequiredService<McpProxyHandler>();
+        app.MapMethods("/mcp/{server}", ["POST", "GET", "DELETE"], (HttpContext context, string server) => handler.HandleAsync(context, server));
+        return app;
+    }
+}

@@ -1,0 +1,46 @@
+namespace Fabric.Edge.Hosting;
+
+/// <summary>The edge's settings (section <c>Fabric:Edge</c>).</summary>
+public sealed class EdgeOptions
+{
+    public const string Section = "Fabric:Edge";
+
+    /// <summary>The edge's name; its SVID is <c>spiffe://&lt;td&gt;/fabric/edge/&lt;name&gt;</c>.</summary>
+    public string Name { get; set; } = "edge-1";
+
+    /// <summary>The largest JSON-RPC message the edge reads to decide (larger → 413).</summary>
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The largest list response the edge buffers to filter (larger → 502, fail closed).</summary>
+    public int MaxListResponseBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Upper bound on how long a cached server or grant lives even without a push.</summary>
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the edge renews its subscription to invalidation pushes.</summary>
+    public TimeSpan SubscriptionRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long the edge keeps trusting its caches after it last confirmed its subscription. Past
+    /// it every decision goes to the cluster, which fails closed when the cluster is unreachable.
+    /// </summary>
+    public TimeSpan SubscriptionGrace { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A cached credential is dropped this long before its lease ends.</summary>
+    public TimeSpan CredentialSafetyMargin { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Lifetime of the edge's own SVID; it renews at two thirds.</summary>
+    public TimeSpan SvidTtl { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>DNS names in the edge's serving SVID.</summary>
+    public string[] DnsNames { get; set; } = ["localhost"];
+
+    /// <summary>IP addresses in the edge's serving SVID.</summary>
+    public string[] IpAddresses { get; set; } = ["127.0.0.1"];
+
+    /// <summary>Audit records per batch shipped to the cluster.</summary>
+    public int AuditBatchSize { get; set; } = 256;
+
+    /// <summary>Records held in memory while the cluster is unreachable; beyond it the oldest are dropped and counted.</summary>
+    public int AuditBufferCapacity { get; set; } = 100_000;
+}

@@ -1,0 +1,462 @@
+using System.Buffers;
+using System.Text.Json;
+using Fabric.Contracts.Policy;
+
+namespace Fabric.Edge.Mcp;
+
+/// <summary>What filtering a list response did, for logs and audit.</summary>
+internal readonly record struct ListFilterStats(int Kept, int Removed, bool Malformed)
+{
+    public bool Changed => Removed > 0 || Malformed;
+}
+
+/// <summary>
+/// Filters a buffered upstream answer to <c>tools/list</c>, <c>resources/list</c>,
+/// <c>resources/templates/list</c> or <c>prompts/list</c> down to the items the caller may use:
+/// <c>result.tools[*].name</c>, <c>result.resources[*].uri</c>, <c>result.resourceTemplates[*].uriTemplate</c>,
+/// <c>result.prompts[*].name</c> (the table in <see cref="McpMethods.ListFilterFor"/>).
+/// <code>
+///   application/json   {… "result":{"tools":[ a , b , c ], "nextCursor":…} …}
+///   text/event-stream  event: message⏎ id: 7⏎ data: {…}⏎ ⏎        (each event's data parsed alone)
+///                                           │
+///                           dropped items are cut out with their separator; every other byte is copied
+/// </code>
+/// <c>server/discover</c> (2026-07-28) needs no filtering: its result is supportedVersions, capabilities,
+/// instructions and cache hints, and lists no tools, resources or prompts (schema.ts <c>DiscoverResult</c>).
+/// Fail closed: an item without a string name is dropped, a list member that is not an array becomes
+/// <c>[]</c>, unparsable JSON is replaced (JSON body) or its SSE event dropped.
+/// </summary>
+internal static class ListResultFilter
+{
+    private static readonly (string Property, McpCallKind Kind, string NameProperty)[] Lists =
+    [
+        ("tools", McpCallKind.Tool, "name"),
+        ("resources", McpCallKind.Resource, "uri"),
+        ("resourceTemplates", McpCallKind.Resource, "uriTemplate"),
+        ("prompts", McpCallKind.Prompt, "name"),
+    ];
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 128 };
+
+    /// <summary>
+    /// Filters <paramref name="response"/> into <paramref name="output"/>. Every JSON-RPC response in the body
+    /// that carries a <c>result</c> is filtered, not only the one whose id equals <paramref name="rawId"/>: in
+    /// the answer to a list request there is no other legitimate response, and one with a foreign id is the
+    /// very thing that must not slip through unfiltered. <paramref name="rawId"/> is echoed when a JSON body
+    /// has to be replaced by an error.
+    /// </summary>
+    public static ListFilterStats Filter(
+        ReadOnlySpan<byte> response, string? contentType, string? rawId, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(isVisible);
+        ArgumentNullException.ThrowIfNull(output);
+        var counts = new Counts();
+        switch (MediaTypeOf(contentType))
+        {
+            case MediaType.Json:
+                if (!IsValidJson(response))
+                {
+                    // Nothing the client could parse as a list may pass unfiltered; answer with an error instead.
+                    JsonRpcErrors.WriteError(output, rawId, JsonRpcErrors.InternalError, "upstream list response is not valid JSON");
+                    return new ListFilterStats(0, 0, Malformed: true);
+                }
+
+                RewriteMessage(response, isVisible, output, ref counts);
+                break;
+            case MediaType.EventStream:
+                SseFilter.Filter(response, isVisible, output, ref counts);
+                break;
+            default:
+                // Neither JSON nor SSE: no MCP client reads a JSON-RPC message out of it (Streamable HTTP,
+                // "Sending Messages" 6: a request is answered with exactly one of these two types).
+                output.Write(response);
+                break;
+        }
+
+        return new ListFilterStats(counts.Kept, counts.Removed, counts.Malformed);
+    }
+
+    /// <summary>Convenience form returning the filtered bytes.</summary>
+    public static byte[] Filter(ReadOnlySpan<byte> response, string? contentType, string? rawId, Func<McpCallKind, string, bool> isVisible)
+    {
+        var output = new ArrayBufferWriter<byte>(Math.Max(response.Length, 256));
+        Filter(response, contentType, rawId, isVisible, output);
+        return output.WrittenSpan.ToArray();
+    }
+
+    private enum MediaType { Other, Json, EventStream }
+
+    private static MediaType MediaTypeOf(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return MediaType.Other;
+        }
+
+        var span = contentType.AsSpan();
+        var semicolon = span.IndexOf(';');
+        var type = (semicolon >= 0 ? span[..semicolon] : span).Trim();
+        if (type.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            return MediaType.EventStream;
+        }
+
+        return type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase) ? MediaType.Json : MediaType.Other;
+    }
+
+    /// <summary>A full validating pass first, so the rewriting pass never stops half-way through its output.</summary>
+    internal static bool IsValidJson(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            if (!reader.Read())
+            {
+                return false;
+            }
+
+            reader.Skip();
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Copies one valid JSON message to <paramref name="output"/>, cutting invisible items out of the
+    /// list arrays of its <c>result</c>. Bytes outside the cuts are copied unchanged.
+    /// </summary>
+    internal static void RewriteMessage(ReadOnlySpan<byte> json, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output, ref Counts counts)
+    {
+        var copy = new Copier(json, output);
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.StartObject)
+        {
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isResult = reader.ValueTextEquals("result"u8);
+                reader.Read();
+                if (isResult && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    RewriteResult(ref reader, ref copy, isVisible, ref counts);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+        }
+
+        copy.CopyRest();
+    }
+
+    private static void RewriteResult(ref Utf8JsonReader reader, ref Copier copy, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var list = -1;
+            for (var i = 0; i < Lists.Length; i++)
+            {
+                if (reader.ValueTextEquals(Lists[i].Property))
+                {
+                    list = i;
+                    break;
+                }
+            }
+
+            reader.Read();
+            if (list < 0)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                // A list that is not a list: the client could only misread it; replace it with an empty one.
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                copy.Replace(start, (int)reader.BytesConsumed, "[]"u8);
+                counts.Replaced++;
+                counts.Malformed = true;
+                continue;
+            }
+
+            FilterArray(ref reader, ref copy, Lists[list].Kind, Lists[list].NameProperty, isVisible, ref counts);
+        }
+    }
+
+    private static void FilterArray(
+        ref Utf8JsonReader reader, ref Copier copy, McpCallKind kind, string nameProperty, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
+    {
+        // keepEnd: where the last kept item ends (initially just past '['); a dropped item is cut from there,
+        // together with the separator before it, so "[a, b, c]" minus b is "[a, c]" byte for byte.
+        var keepEnd = (int)reader.BytesConsumed;
+        var keptAny = false;
+        var droppedSinceKeep = false;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var itemStart = (int)reader.TokenStartIndex;
+            string? name = null;
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                name = ReadItemName(ref reader, nameProperty);
+            }
+            else
+            {
+                reader.Skip();
+            }
+
+            var itemEnd = (int)reader.BytesConsumed;
+            if (name is not null && isVisible(kind, name))
+            {
+                if (!keptAny && droppedSinceKeep)
+                {
+                    // The first survivor follows a cut item: drop the separator that led to it.
+                    copy.Skip(itemStart);
+                }
+
+                keptAny = true;
+                droppedSinceKeep = false;
+                keepEnd = itemEnd;
+                counts.Kept++;
+            }
+            else
+            {
+                copy.CutFrom(keepEnd, itemEnd);
+                droppedSinceKeep = true;
+                counts.Removed++;
+            }
+        }
+    }
+
+    /// <summary>The item's own <paramref name="nameProperty"/>, if it is there exactly once and is a string.</summary>
+    private static string? ReadItemName(ref Utf8JsonReader reader, string nameProperty)
+    {
+        string? name = null;
+        var seen = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isName = reader.ValueTextEquals(nameProperty);
+            reader.Read();
+            if (isName)
+            {
+                seen++;
+                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+
+            reader.Skip();
+        }
+
+        // Two names: which one would the client show? Neither (RFC 8259 §4 duplicate names).
+        return seen == 1 ? name : null;
+    }
+
+    internal struct Counts
+    {
+        public int Kept;
+        public int Removed;
+        public int Replaced;
+        public bool Malformed;
+
+        public readonly int Edits => Removed + Replaced;
+    }
+
+    /// <summary>
+    /// The SSE side (WHATWG HTML, "Server-sent events", §9.2.6 interpreting an event stream): lines end in
+    /// CRLF, LF or CR; a blank line dispatches the event; <c>data</c> field values are joined with LF; one
+    /// space after the colon is not part of the value; lines starting with ':' are comments. Each event is
+    /// copied verbatim unless its data is a message that needed cuts; then only its data lines are rewritten,
+    /// in place, keeping <c>event:</c>, <c>id:</c>, <c>retry:</c> and comments where they were.
+    /// </summary>
+    private static class SseFilter
+    {
+        private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
+
+        public static void Filter(ReadOnlySpan<byte> stream, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output, ref Counts counts)
+        {
+            var data = new ArrayBufferWriter<byte>(Math.Min(Math.Max(stream.Length, 16), 64 * 1024));
+            var rewritten = new ArrayBufferWriter<byte>(Math.Min(Math.Max(stream.Length, 16), 64 * 1024));
+            var position = 0;
+            if (stream.StartsWith(Bom))
+            {
+                // "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
+                output.Write(Bom);
+                position = Bom.Length;
+            }
+
+            while (position < stream.Length)
+            {
+                var blockStart = position;
+                var hasData = false;
+                data.ResetWrittenCount();
+                while (position < stream.Length)
+                {
+                    var lineEnd = LineEnd(stream, position, out var next);
+                    var line = stream[position..lineEnd];
+                    position = next;
+                    if (line.IsEmpty)
+                    {
+                        break;
+                    }
+
+                    if (IsData(line, out var value))
+                    {
+                        if (hasData)
+                        {
+                            data.Write("\n"u8);
+                        }
+
+                        data.Write(value);
+                        hasData = true;
+                    }
+                }
+
+                // A final event without its blank line is not dispatched by a conforming client, but a lenient
+                // one might: it is filtered like any other.
+                var block = stream[blockStart..position];
+                var payload = data.WrittenSpan;
+                if (!hasData || payload.Trim(" \t\r\n"u8).IsEmpty)
+                {
+                    // No message: keep-alives, comments, 2025-11-25 priming events ("an event ID and an empty
+                    // data field", Streamable HTTP "Resumability").
+                    output.Write(block);
+                    continue;
+                }
+
+                if (!IsValidJson(payload))
+                {
+                    // Cannot tell what the client would make of it: the event is not passed on.
+                    counts.Malformed = true;
+                    continue;
+                }
+
+                var editsBefore = counts.Edits;
+                rewritten.ResetWrittenCount();
+                RewriteMessage(payload, isVisible, rewritten, ref counts);
+                if (counts.Edits == editsBefore)
+                {
+                    output.Write(block);
+                }
+                else
+                {
+                    WriteRewritten(block, rewritten.WrittenSpan, output);
+                }
+            }
+        }
+
+        private static void WriteRewritten(ReadOnlySpan<byte> block, ReadOnlySpan<byte> payload, IBufferWriter<byte> output)
+        {
+            var wroteData = false;
+            var position = 0;
+            while (position < block.Length)
+            {
+                var lineEnd = LineEnd(block, position, out var next);
+                var line = block[position..lineEnd];
+                var terminator = block[lineEnd..next];
+                position = next;
+                if (!IsData(line, out _))
+                {
+                    output.Write(line);
+                    output.Write(terminator);
+                    continue;
+                }
+
+                if (wroteData)
+                {
+                    continue;
+                }
+
+                // The new payload goes where the first data line was, one "data: " line per LF it contains
+                // (a pretty-printed payload spread over several data lines stays spread).
+                wroteData = true;
+                var rest = payload;
+                while (true)
+                {
+                    var newline = rest.IndexOf((byte)'\n');
+                    output.Write("data: "u8);
+                    output.Write(newline < 0 ? rest : rest[..newline]);
+                    output.Write(terminator.IsEmpty ? "\n"u8 : terminator);
+                    if (newline < 0)
+                    {
+                        break;
+                    }
+
+                    rest = rest[(newline + 1)..];
+                }
+            }
+        }
+
+        /// <summary>End of the line starting at <paramref name="start"/>; <paramref name="next"/> is past its CRLF / LF / CR.</summary>
+        private static int LineEnd(ReadOnlySpan<byte> stream, int start, out int next)
+        {
+            var index = stream[start..].IndexOfAny((byte)'\r', (byte)'\n');
+            if (index < 0)
+            {
+                next = stream.Length;
+                return stream.Length;
+            }
+
+            var end = start + index;
+            next = stream[end] == (byte)'\r' && end + 1 < stream.Length && stream[end + 1] == (byte)'\n' ? end + 2 : end + 1;
+            return end;
+        }
+
+        /// <summary>True for a <c>data</c> field; <paramref name="value"/> is its value minus one leading space.</summary>
+        private static bool IsData(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> value)
+        {
+            var colon = line.IndexOf((byte)':');
+            var field = colon < 0 ? line : line[..colon];
+            if (!field.SequenceEqual("data"u8))
+            {
+                value = default;
+                return false;
+            }
+
+            value = colon < 0 ? default : line[(colon + 1)..];
+            if (!value.IsEmpty && value[0] == (byte)' ')
+            {
+                value = value[1..];
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Copies the source to the output in order, skipping the cut ranges.</summary>
+    private ref struct Copier(ReadOnlySpan<byte> source, IBufferWriter<byte> output)
+    {
+        private readonly ReadOnlySpan<byte> _source = source;
+        private int _copied;
+
+        /// <summary>Writes what lies before <paramref name="from"/>, then skips to <paramref name="to"/>.</summary>
+        public void CutFrom(int from, int to)
+        {
+            if (from > _copied)
+            {
+                output.Write(_source[_copied..from]);
+            }
+
+            _copied = Math.Max(_copied, to);
+        }
+
+        /// <summary>Skips whatever lies between the copy position and <paramref name="to"/>.</summary>
+        public void Skip(int to) => _copied = Math.Max(_copied, to);
+
+        public void Replace(int from, int to, ReadOnlySpan<byte> replacement)
+        {
+            CutFrom(from, to);
+            output.Write(replacement);
+        }
+
+        public void CopyRest()
+        {
+            output.Write(_source[_copied..]);
+            _copied = _source.Length;
+        }
+    }
+}

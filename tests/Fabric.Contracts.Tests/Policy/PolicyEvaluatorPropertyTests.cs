@@ -1,0 +1,162 @@
+using System.Text.RegularExpressions;
+using CsCheck;
+using Fabric.Contracts.Policy;
+
+namespace Fabric.Contracts.Tests.Policy;
+
+/// <summary>
+/// Decide against a straightforward model written from the issue text with LINQ and regex globs,
+/// over random small grants and calls. Names and globs come from a tiny alphabet so that rules and
+/// calls collide often enough to exercise every branch.
+/// </summary>
+public class PolicyEvaluatorPropertyTests
+{
+    private static readonly Gen<string> GlobGen = Gen.OneOf(
+        Gen.Const("*"), Gen.Const("a"), Gen.Const("b"), Gen.Const("a*"), Gen.Const("?"), Gen.Const("?b"));
+
+    private static readonly Gen<IReadOnlyList<string>?> GlobListGen =
+        GlobGen.Array[1, 2].Select(a => (IReadOnlyList<string>)a).Null(0.6);
+
+    private static readonly Gen<PolicyCondition?> WhenGen =
+        Gen.Select(Gen.OneOf(Gen.Const("x"), Gen.Const("y")), GlobGen)
+            .Select(c => new PolicyCondition(new Dictionary<string, string> { [c.Item1] = c.Item2 }))
+            .Null(0.6);
+
+    private static readonly Gen<PolicyRule> RuleGen = Gen.Select(
+        Gen.Enum<PolicyEffect>(), GlobListGen, GlobListGen, GlobListGen, WhenGen,
+        (effect, tools, resources, prompts, when) => new PolicyRule("s", effect, tools, resources, prompts, when));
+
+    private static readonly Gen<WorkloadGrant> GrantGen = Gen.Select(
+        Gen.Long[0, 100], Gen.Frequency((9, Gen.Const(true)), (1, Gen.Const(false))), RuleGen.Array[0, 5],
+        (version, enabled, rules) => new WorkloadGrant(
+            version, enabled, [.. rules.Select((r, i) => new GrantedRule(i % 2 == 0 ? "p1" : "p2", i, r))]));
+
+    private static readonly Gen<McpCall> CallGen = Gen.Select(
+        Gen.OneOf(
+            Gen.Const("tools/call"), Gen.Const("resources/read"), Gen.Const("resources/subscribe"),
+            Gen.Const("prompts/get"), Gen.Const("initialize"), Gen.Const("ping"), Gen.Const("tools/list"),
+            Gen.Const("notifications/initialized")),
+        Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab"), Gen.Const("bb"), Gen.Const("")).Null(0.1),
+        Gen.Select(Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab")).Null(0.4), Gen.OneOf(Gen.Const("a"), Gen.Const("bb")).Null(0.4)),
+        (method, name, args) =>
+        {
+            var arguments = new Dictionary<string, string>();
+            if (args.Item1 is { } x)
+            {
+                arguments["x"] = x;
+            }
+            if (args.Item2 is { } y)
+            {
+                arguments["y"] = y;
+            }
+            return new McpCall(method, name, arguments);
+        });
+
+    [Fact]
+    public void Decide_agrees_with_the_model() =>
+        Gen.Select(GrantGen, CallGen).Sample(
+            (grant, call) => PolicyEvaluator.Decide(grant, call) == Model(grant, call),
+            iter: 50_000,
+            print: t => $"{Describe(t.Item1)} | {t.Item2}");
+
+    [Fact]
+    public void IsVisible_agrees_with_the_model() =>
+        Gen.Select(GrantGen, Gen.OneOf(Gen.Const(McpCallKind.Tool), Gen.Const(McpCallKind.Resource), Gen.Const(McpCallKind.Prompt)),
+                Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab")))
+            .Sample((grant, kind, name) => PolicyEvaluator.IsVisible(grant, kind, name) == VisibleModel(grant, kind, name), iter: 20_000);
+
+    [Fact]
+    public void A_visible_name_is_never_explicitly_denied_without_arguments_and_an_allowed_call_is_visible() =>
+        Gen.Select(GrantGen, CallGen).Sample((grant, call) =>
+        {
+            var kind = McpMethods.Classify(call.Method);
+            if (kind == McpCallKind.Protocol || call.Name is null)
+            {
+                return true;
+            }
+            var decision = PolicyEvaluator.Decide(grant, call);
+            return !decision.Allowed || PolicyEvaluator.IsVisible(grant, kind, call.Name);
+        }, iter: 20_000);
+
+    private static Decision Model(WorkloadGrant grant, McpCall call)
+    {
+        if (!grant.Enabled)
+        {
+            return new Decision(false, ReasonCodes.WorkloadDisabled, null, null, grant.Version);
+        }
+        var kind = call.Method switch
+        {
+            "tools/call" => "tools",
+            "resources/read" or "resources/subscribe" or "resources/unsubscribe" => "resources",
+            "prompts/get" => "prompts",
+            _ => null,
+        };
+        var rules = grant.Rules;
+        if (kind is null)
+        {
+            var wholeDeny = rules.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Deny && r.Rule.When is null && ListsNothing(r.Rule));
+            if (wholeDeny is not null)
+            {
+                return new Decision(false, ReasonCodes.ExplicitDeny, wholeDeny.Policy, wholeDeny.Index, grant.Version);
+            }
+            var anyAllow = rules.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Allow);
+            return anyAllow is null
+                ? new Decision(false, ReasonCodes.NoMatchingAllow, null, null, grant.Version)
+                : new Decision(true, ReasonCodes.Allowed, anyAllow.Policy, anyAllow.Index, grant.Version);
+        }
+        if (call.Name is null)
+        {
+            return new Decision(false, ReasonCodes.NoMatchingAllow, null, null, grant.Version);
+        }
+        var applying = rules.Where(r => Applies(r.Rule, kind, call.Name)).ToList();
+        var deny = applying.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Deny && ConditionHolds(r.Rule, call));
+        if (deny is not null)
+        {
+            return new Decision(false, ReasonCodes.ExplicitDeny, deny.Policy, deny.Index, grant.Version);
+        }
+        var allow = applying.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Allow && ConditionHolds(r.Rule, call));
+        if (allow is not null)
+        {
+            return new Decision(true, ReasonCodes.Allowed, allow.Policy, allow.Index, grant.Version);
+        }
+        var failed = applying.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Allow);
+        return failed is null
+            ? new Decision(false, ReasonCodes.NoMatchingAllow, null, null, grant.Version)
+            : new Decision(false, ReasonCodes.ArgumentConstraint, failed.Policy, failed.Index, grant.Version);
+    }
+
+    private static bool VisibleModel(WorkloadGrant grant, McpCallKind kind, string name)
+    {
+        var kindName = kind.ToString().ToLowerInvariant() + "s";
+        var applying = grant.Rules.Where(r => Applies(r.Rule, kindName, name)).ToList();
+        return grant.Enabled
+            && applying.Any(r => r.Rule.Effect == PolicyEffect.Allow)
+            && !applying.Any(r => r.Rule.Effect == PolicyEffect.Deny && r.Rule.When is null);
+    }
+
+    private static bool ListsNothing(PolicyRule rule) => rule.Tools is null && rule.Resources is null && rule.Prompts is null;
+
+    private static bool Applies(PolicyRule rule, string kind, string name)
+    {
+        if (ListsNothing(rule))
+        {
+            return true;
+        }
+        var globs = kind switch { "tools" => rule.Tools, "resources" => rule.Resources, _ => rule.Prompts };
+        return globs is not null && globs.Any(g => RegexGlob(g, name));
+    }
+
+    private static bool ConditionHolds(PolicyRule rule, McpCall call) =>
+        rule.When is null || rule.When.Arguments.All(c =>
+            call.Arguments is not null && call.Arguments.TryGetValue(c.Key, out var v) && RegexGlob(c.Value, v));
+
+    private static bool RegexGlob(string glob, string text) =>
+        Regex.IsMatch(text, "^" + Regex.Escape(glob).Replace(@"\*", ".*", StringComparison.Ordinal).Replace(@"\?", ".", StringComparison.Ordinal) + @"\z", RegexOptions.Singleline);
+
+    private static string Describe(WorkloadGrant grant) =>
+        $"v{grant.Version} enabled={grant.Enabled} [" + string.Join("; ", grant.Rules.Select(r =>
+            $"{r.Policy}#{r.Index} {r.Rule.Effect} tools={List(r.Rule.Tools)} resources={List(r.Rule.Resources)} prompts={List(r.Rule.Prompts)}"
+            + (r.Rule.When is null ? "" : " when=" + string.Join(",", r.Rule.When.Arguments.Select(a => $"{a.Key}:{a.Value}"))))) + "]";
+
+    private static string List(IReadOnlyList<string>? list) => list is null ? "-" : "[" + string.Join(",", list) + "]";
+}

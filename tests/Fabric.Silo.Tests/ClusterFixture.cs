@@ -1,0 +1,52 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace Fabric.Silo.Tests;
+
+/// <summary>
+/// One in-process Orleans cluster (one silo + client) shared by every test in
+/// <see cref="ClusterCollection"/>: memory grain storage named "fabric" and <see cref="TimeProvider.System"/>.
+/// Grain tests that need more services add them in <see cref="ConfigureSilo"/>; keep keys unique per
+/// test (e.g. a Guid in the key) because grains and their state outlive a single test.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    private InProcessTestCluster? _cluster;
+
+    public InProcessTestCluster Cluster => _cluster ?? throw new InvalidOperationException("the cluster is not deployed");
+
+    public IClusterClient Client => Cluster.Client;
+
+    /// <summary>The services of the (first) silo, e.g. to read grain storage back.</summary>
+    public IServiceProvider SiloServices => Cluster.GetSiloServiceProvider();
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(initialSilosCount: 1);
+        builder.ConfigureSilo((_, silo) => ConfigureSilo(silo));
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+
+    /// <summary>The silo registrations every grain test shares; add new ones here.</summary>
+    private static void ConfigureSilo(ISiloBuilder silo)
+    {
+        silo.AddMemoryGrainStorage("fabric");
+        silo.Services.AddSingleton(TimeProvider.System);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
