@@ -6,7 +6,7 @@ namespace Fabric.Silo.Tests;
 
 /// <summary>
 /// One in-process Orleans cluster (one silo + client) shared by every test in
-/// <see cref="ClusterCollection"/>: memory grain storage named "fabric" and <see cref="TimeProvider.System"/>.
+/// <see cref="ClusterCollectionDefinition"/>: memory grain storage named "fabric" and <see cref="TimeProvider.System"/>.
 /// Grain tests that need more services add them in <see cref="ConfigureSilo"/>; keep keys unique per
 /// test (e.g. a Guid in the key) because grains and their state outlive a single test.
 /// </summary>
@@ -46,7 +46,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
-public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+public sealed class ClusterCollectionDefinition : ICollectionFixture<ClusterFixture>
 {
     public const string Name = "cluster";
 }

@@ -91,11 +91,11 @@ public static partial class PolicyValidator
         if (rule.When is { } when)
         {
             ValidateCondition(when, path + ".when", add);
-            // The edge reads arguments of tools/call only, so a condition on a rule that covers no
-            // tools could never hold: an allow would never allow, a deny never deny.
-            if (rule.Tools is null && !PolicyEvaluator.IsWholeServer(rule))
+            // Only tools/call and prompts/get carry arguments; on a resources-only rule a condition
+            // could never hold (an allow would never allow, a deny never deny), so it is a mistake.
+            if (rule.Tools is null && rule.Prompts is null && !PolicyEvaluator.IsWholeServer(rule))
             {
-                add(path + ".when", "when constrains tool arguments; list tools, or list no tools, resources or prompts");
+                add(path + ".when", "when constrains tool or prompt arguments, and resource reads have none; list tools or prompts too");
             }
         }
     }

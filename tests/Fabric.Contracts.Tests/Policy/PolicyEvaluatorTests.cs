@@ -151,6 +151,21 @@ public class PolicyEvaluatorTests
         Assert.False(PolicyEvaluator.Decide(grant, ToolCall("t", ("count", "50"), ("dry", "true"))).Allowed);
     }
 
+    [Fact]
+    public void Constraints_apply_to_prompt_arguments_too()
+    {
+        var grant = Grant(Allow(prompts: ["summarize"], when: new() { ["style"] = "short" }));
+        Assert.True(PolicyEvaluator.Decide(grant, new McpCall("prompts/get", "summarize", new Dictionary<string, string> { ["style"] = "short" })).Allowed);
+        Assert.Equal(Decision.Deny(ReasonCodes.ArgumentConstraint, GrantVersion, "p", 0), PolicyEvaluator.Decide(grant, Call("prompts/get", "summarize")));
+    }
+
+    [Fact]
+    public void A_conditional_whole_server_allow_does_not_allow_argument_less_resource_reads()
+    {
+        var grant = Grant(Allow(when: new() { ["path"] = "*" }));
+        Assert.Equal(Decision.Deny(ReasonCodes.ArgumentConstraint, GrantVersion, "p", 0), PolicyEvaluator.Decide(grant, Call("resources/read", "file:///a")));
+    }
+
     [Theory]
     [InlineData("/etc/passwd", false, ReasonCodes.ExplicitDeny)]   // constraint holds: the deny applies
     [InlineData("/tmp/a", true, ReasonCodes.Allowed)]             // constraint fails: the deny does not

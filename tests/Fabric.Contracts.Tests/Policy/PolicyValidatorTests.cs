@@ -12,6 +12,7 @@ public class PolicyValidatorTests
             Allow(server: "files", tools: ["read_*"], when: new() { ["path"] = "/tmp/*" }),
             Deny(server: "git*", resources: ["file:///secrets/*"], prompts: ["?"]),
             Allow(server: "*", when: new() { ["dry_run"] = "true" }),
+            Allow(server: "docs", prompts: ["summarize"], when: new() { ["style"] = "short" }),
         ]);
 
     [Fact]

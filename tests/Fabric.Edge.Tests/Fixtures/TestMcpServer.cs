@@ -116,7 +116,7 @@ public sealed class TestMcpServer : IAsyncDisposable
         app.MapMcp("/mcp");
 
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         var endpoint = new Uri(new Uri(address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal)), "/mcp");
         return new TestMcpServer(app, requests, endpoint);
     }
