@@ -33,6 +33,7 @@ public sealed partial class AgentWorker(
     private const string SecretName = "demo-token";
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RoundTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] AllowedTools = ["echo", "get_weather", "list_files"];
     private static readonly string[] DeniedTools = ["delete_*"];
     private static readonly string[] Cities = ["Oslo", "Lisbon", "Nairobi", "Kyoto", "Lima", "Montreal"];
@@ -134,12 +135,15 @@ public sealed partial class AgentWorker(
             clientOptions.ProtocolVersion = _options.ProtocolVersion;
         }
         await using var client = await McpClient.CreateAsync(transport, clientOptions, loggerFactory, cancellationToken);
-        LogConnected(_logger, endpoint);
+        LogConnected(_logger, endpoint, client.NegotiatedProtocolVersion ?? "?");
         onConnected();
 
         for (var round = 1; time.GetUtcNow() < renewAt; round++)
         {
-            await RunRoundAsync(client, round, cancellationToken);
+            // A round that hangs (an edge that stopped answering) fails the session: reconnect.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(RoundTimeout);
+            await RunRoundAsync(client, round, deadline.Token);
             await Task.Delay(_options.Interval, time, cancellationToken);
         }
         LogRenewing(_logger);
@@ -233,8 +237,8 @@ public sealed partial class AgentWorker(
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Minted SVID {SpiffeId}, expires {ExpiresAt:o}; trusting {BundleCount} bundle certificate(s)")]
     private static partial void LogSvidMinted(ILogger logger, string spiffeId, DateTimeOffset expiresAt, int bundleCount);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Connected to {Endpoint} over mTLS")]
-    private static partial void LogConnected(ILogger logger, Uri endpoint);
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Connected to {Endpoint} over mTLS (MCP protocol {ProtocolVersion})")]
+    private static partial void LogConnected(ILogger logger, Uri endpoint, string protocolVersion);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "SVID at half-life: renewing and reconnecting")]
     private static partial void LogRenewing(ILogger logger);

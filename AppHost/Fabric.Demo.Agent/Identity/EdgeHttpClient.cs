@@ -29,7 +29,9 @@ public static partial class EdgeHttpClient
                     Validate(svid.Bundle, certificate, presented, errors, logger),
             },
         };
-        return new HttpClient(handler, disposeHandler: true) { Timeout = TimeSpan.FromSeconds(30) };
+        // No overall timeout: the MCP transport keeps a GET event stream open for the whole session.
+        // Callers bound each round with a cancellation token instead.
+        return new HttpClient(new Http2Preferred(handler), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     private static bool Validate(X509Certificate2Collection bundle, X509Certificate? certificate, X509Chain? presented,
@@ -75,6 +77,20 @@ public static partial class EdgeHttpClient
             {
                 leaf.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// Asks for HTTP/2 (ALPN, falling back to HTTP/1.1): the MCP SDK builds its requests as HTTP/1.1,
+    /// and one multiplexed connection carries the session's event stream and calls side by side.
+    /// </summary>
+    private sealed class Http2Preferred(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Version = System.Net.HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+            return base.SendAsync(request, cancellationToken);
         }
     }
 

@@ -136,13 +136,17 @@ internal static class ListResultFilter
         reader.Read();
         if (reader.TokenType == JsonTokenType.StartObject)
         {
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            RewriteObject(ref reader, ref copy, isVisible, ref counts);
+        }
+        else if (reader.TokenType == JsonTokenType.StartArray)
+        {
+            // A batch of responses: gone since 2025-06-18, but a 2025-03-26 client still reads one, so an
+            // upstream must not get a list past the filter by wrapping it in an array.
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                var isResult = reader.ValueTextEquals("result"u8);
-                reader.Read();
-                if (isResult && reader.TokenType == JsonTokenType.StartObject)
+                if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    RewriteResult(ref reader, ref copy, isVisible, ref counts);
+                    RewriteObject(ref reader, ref copy, isVisible, ref counts);
                 }
                 else
                 {
@@ -152,6 +156,23 @@ internal static class ListResultFilter
         }
 
         copy.CopyRest();
+    }
+
+    private static void RewriteObject(ref Utf8JsonReader reader, ref Copier copy, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isResult = reader.ValueTextEquals("result"u8);
+            reader.Read();
+            if (isResult && reader.TokenType == JsonTokenType.StartObject)
+            {
+                RewriteResult(ref reader, ref copy, isVisible, ref counts);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
     }
 
     private static void RewriteResult(ref Utf8JsonReader reader, ref Copier copy, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
@@ -193,9 +214,9 @@ internal static class ListResultFilter
     private static void FilterArray(
         ref Utf8JsonReader reader, ref Copier copy, McpCallKind kind, string nameProperty, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
     {
-        // keepEnd: where the last kept item ends (initially just past '['); a dropped item is cut from there,
-        // together with the separator before it, so "[a, b, c]" minus b is "[a, c]" byte for byte.
-        var keepEnd = (int)reader.BytesConsumed;
+        // keepEnd: where the last kept item ends; a dropped item is cut from there, together with the
+        // separator before it, so "[a, b, c]" minus b is "[a, c]" byte for byte.
+        var keepEnd = 0;
         var keptAny = false;
         var droppedSinceKeep = false;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
@@ -227,7 +248,21 @@ internal static class ListResultFilter
             }
             else
             {
-                copy.CutFrom(keepEnd, itemEnd);
+                if (keptAny)
+                {
+                    // "…, kept, cut" → "…, kept": the cut takes its leading separator.
+                    copy.CutFrom(keepEnd, itemEnd);
+                }
+                else if (!droppedSinceKeep)
+                {
+                    // First item cut: whitespace after '[' stays; the separator after it goes with the next survivor.
+                    copy.CutFrom(itemStart, itemEnd);
+                }
+                else
+                {
+                    copy.Skip(itemEnd);
+                }
+
                 droppedSinceKeep = true;
                 counts.Removed++;
             }
@@ -375,19 +410,18 @@ internal static class ListResultFilter
                 // (a pretty-printed payload spread over several data lines stays spread).
                 wroteData = true;
                 var rest = payload;
-                while (true)
+                int newline;
+                while ((newline = rest.IndexOf((byte)'\n')) >= 0)
                 {
-                    var newline = rest.IndexOf((byte)'\n');
                     output.Write("data: "u8);
-                    output.Write(newline < 0 ? rest : rest[..newline]);
+                    output.Write(rest[..newline]);
                     output.Write(terminator.IsEmpty ? "\n"u8 : terminator);
-                    if (newline < 0)
-                    {
-                        break;
-                    }
-
                     rest = rest[(newline + 1)..];
                 }
+
+                output.Write("data: "u8);
+                output.Write(rest);
+                output.Write(terminator);
             }
         }
 

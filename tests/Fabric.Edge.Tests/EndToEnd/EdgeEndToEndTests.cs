@@ -66,4 +66,181 @@ public sealed class EdgeEndToEndTests(FabricFixture fabric)
 
         Assert.Equal(["add", "echo"], tools.Select(t => t.Name).Order(StringComparer.Ordinal));
     }
+
+    [Theory]
+    [MemberData(nameof(Generations))]
+    public async Task Argument_constraint_allows_matching_calls_and_denies_others(ProtocolGeneration generation)
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s =>
+            [new { server = s, effect = "allow", tools = new[] { "read_file" }, when = new { arguments = new Dictionary<string, string> { ["path"] = "/public/*" } } }]);
+        await using var agent = await scenario.ConnectAsync(generation);
+
+        var allowed = await agent.Client.CallToolAsync("read_file", new Dictionary<string, object?> { ["path"] = "/public/a.txt" });
+        var denied = await Assert.ThrowsAsync<McpProtocolException>(() =>
+            agent.Client.CallToolAsync("read_file", new Dictionary<string, object?> { ["path"] = "/etc/passwd" }).AsTask());
+
+        Assert.Equal("contents of /public/a.txt", Assert.IsType<TextContentBlock>(Assert.Single(allowed.Content)).Text);
+        Assert.Equal(-32003, (int)denied.ErrorCode);
+        Assert.Contains("argument-constraint", denied.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(fabric.Upstream.Requests, r => r.Body.Contains("/etc/passwd", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Generations))]
+    public async Task Revocation_takes_effect_on_the_next_call_of_a_live_session(ProtocolGeneration generation)
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo", "add")]);
+        await using var agent = await scenario.ConnectAsync(generation);
+        await agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "before" });
+
+        await scenario.SetRulesAsync(Allow(scenario.Server, "add"));
+
+        var error = await Assert.ThrowsAsync<McpProtocolException>(() =>
+            agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "after" }).AsTask());
+        Assert.Equal(-32003, (int)error.ErrorCode);
+        Assert.Contains("no-matching-allow", error.Message, StringComparison.Ordinal);
+        var sum = await agent.Client.CallToolAsync("add", new Dictionary<string, object?> { ["a"] = 2, ["b"] = 3 });
+        Assert.Equal("5", Assert.IsType<TextContentBlock>(Assert.Single(sum.Content)).Text);
+    }
+
+    [Fact]
+    public async Task Disabling_a_workload_refuses_its_next_message_and_counts_its_calls()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo")]);
+        await using var agent = await scenario.ConnectAsync(ProtocolGeneration.Stateless2026);
+        await agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "x" });
+        var path = "/v1/workloads/" + scenario.Agent["spiffe://".Length..];
+
+        await fabric.PutAsync(path, new { enabled = false });
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() =>
+            agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "y" }).AsTask());
+        Assert.Contains("403", refused.ToString(), StringComparison.Ordinal);
+        await fabric.FlushAuditAsync();
+        using var status = JsonDocument.Parse(await fabric.Admin.GetStringAsync(path));
+        Assert.False(status.RootElement.GetProperty("enabled").GetBoolean());
+        Assert.True(status.RootElement.GetProperty("allowed").GetInt64() >= 2); // discover/initialize + echo
+        Assert.True(status.RootElement.GetProperty("denied").GetInt64() >= 1);
+        var audit = await fabric.AuditAsync($"workload={Uri.EscapeDataString(scenario.Agent)}&decision=deny");
+        Assert.Contains(audit, r => r.GetProperty("reason").GetString() == "workload-disabled");
+    }
+
+    [Fact]
+    public async Task A_workload_with_no_grant_for_the_server_gets_403_problem_on_its_first_message()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo")]);
+        var stranger = await fabric.MintSvidAsync($"spiffe://{FabricFixture.TrustDomain}/agents/{FabricFixture.Unique("stranger")}");
+        using var http = fabric.AgentHttpClient(stranger);
+
+        using var response = await McpClients.PostAsync(http, fabric.McpUrl(scenario.Server), McpClients.StatelessRequest(1, "server/discover"),
+            McpClients.StatelessHeaders("server/discover"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("no-matching-allow", problem.RootElement.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_server_is_404_problem()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo")]);
+        using var http = fabric.AgentHttpClient(scenario.Certificate);
+
+        using var response = await McpClients.PostAsync(http, fabric.McpUrl("no-such-server"), McpClients.StatelessRequest(1, "server/discover"),
+            McpClients.StatelessHeaders("server/discover"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("unknown-server", problem.RootElement.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Headers_that_disagree_with_the_body_are_refused_with_400_before_any_decision()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo", "add")]);
+        using var http = fabric.AgentHttpClient(scenario.Certificate);
+        var body = McpClients.StatelessRequest(7, "tools/call", "\"name\":\"echo\",\"arguments\":{\"text\":\"mismatch-probe\"}");
+
+        using var response = await McpClients.PostAsync(http, fabric.McpUrl(scenario.Server), body, McpClients.StatelessHeaders("tools/call", "add"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(-32020, error.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal(7, error.RootElement.GetProperty("id").GetInt32());
+        Assert.DoesNotContain(fabric.Upstream.Requests, r => r.Body.Contains("mismatch-probe", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_oversized_body_is_refused_with_413()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo")]);
+        using var http = fabric.AgentHttpClient(scenario.Certificate);
+        var text = new string('x', 2 * 1024 * 1024);
+        var body = McpClients.StatelessRequest(1, "tools/call", "\"name\":\"echo\",\"arguments\":{\"text\":\"" + text + "\"}");
+
+        using var response = await McpClients.PostAsync(http, fabric.McpUrl(scenario.Server), body, McpClients.StatelessHeaders("tools/call", "echo"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_session_minted_for_one_workload_is_refused_for_another()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo")]);
+        var otherId = $"spiffe://{FabricFixture.TrustDomain}/agents/{FabricFixture.Unique("other")}";
+        await fabric.PutAsync($"/v1/policies/{FabricFixture.Unique("pol")}", new { subjects = new[] { otherId }, rules = new[] { Allow(scenario.Server, "echo") } });
+        var other = await fabric.MintSvidAsync(otherId);
+        using var ownerHttp = fabric.AgentHttpClient(scenario.Certificate);
+        using var otherHttp = fabric.AgentHttpClient(other);
+        var sessionId = await McpClients.InitializeSessionAsync(ownerHttp, fabric.McpUrl(scenario.Server));
+        var call = """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hijack"}}}""";
+
+        using var hijack = await McpClients.PostAsync(otherHttp, fabric.McpUrl(scenario.Server), call, McpClients.SessionHeaders(sessionId));
+        using var own = await McpClients.PostAsync(ownerHttp, fabric.McpUrl(scenario.Server), call.Replace("hijack", "own", StringComparison.Ordinal), McpClients.SessionHeaders(sessionId));
+
+        Assert.Equal(HttpStatusCode.Forbidden, hijack.StatusCode);
+        using var problem = JsonDocument.Parse(await hijack.Content.ReadAsStringAsync());
+        Assert.Equal("session-binding-mismatch", problem.RootElement.GetProperty("reason").GetString());
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.DoesNotContain(fabric.Upstream.Requests, r => r.Body.Contains("hijack", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Progress_notifications_stream_through_live()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "progress")]);
+        await using var agent = await scenario.ConnectAsync(ProtocolGeneration.Sessions2025);
+        var progress = new RecordingProgress();
+
+        var result = await agent.Client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, progress);
+
+        // Each notification was delivered before the final result: the SSE stream was not buffered.
+        Assert.Equal("done 3", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
+        Assert.Equal([1f, 2f, 3f], progress.Seen);
+    }
+}
+
+internal sealed class RecordingProgress : IProgress<ProgressNotificationValue>
+{
+    private readonly List<float> _seen = [];
+
+    public IReadOnlyList<float> Seen
+    {
+        get
+        {
+            lock (_seen)
+            {
+                return [.. _seen];
+            }
+        }
+    }
+
+    public void Report(ProgressNotificationValue value)
+    {
+        lock (_seen)
+        {
+            _seen.Add(value.Progress);
+        }
+    }
 }

@@ -43,7 +43,7 @@ public sealed record ReceivedRequest(string Method, string Path, IReadOnlyDictio
 /// A real MCP server (ModelContextProtocol.AspNetCore 2.4.0) on real Kestrel, loopback, port 0.
 /// Tools: echo, add, delete_all_files (destructive), read_file, whoami (returns the Authorization header
 /// the server received), progress (sends notifications/progress per step). Resources: file:///readme.txt,
-/// file:///secrets.txt and the template file:///logs/{name}. Prompts: summarize, admin_prompt.
+/// file:///secrets.txt and the templates file:///logs/{name}, db://{table}. Prompts: summarize, admin_prompt.
 /// </summary>
 public sealed class TestMcpServer : IAsyncDisposable
 {
@@ -171,6 +171,9 @@ public sealed class TestMcpResources
 
     [McpServerResource(UriTemplate = "file:///logs/{name}", Name = "log", MimeType = "text/plain")]
     public static string Log(string name) => $"log {name}";
+
+    [McpServerResource(UriTemplate = "db://{table}", Name = "table", MimeType = "text/plain")]
+    public static string Table(string table) => $"rows of {table}";
 }
 
 [McpServerPromptType]

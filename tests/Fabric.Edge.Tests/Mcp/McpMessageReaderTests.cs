@@ -164,7 +164,7 @@ public sealed class McpMessageReaderTests
     public async Task Arguments_are_bounded(int count, bool ok)
     {
         var arguments = string.Join(",", Enumerable.Range(0, count).Select(i => $"\"a{i}\":{i}"));
-        using var result = await ReadAsync($$"""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{{{arguments}}}}}""");
+        using var result = await ReadAsync("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{""" + arguments + "}}}");
 
         Assert.Equal(ok, result.IsOk);
         if (ok)
