@@ -1,3 +1,5 @@
+using Fabric.Silo.Grains;
+using Fabric.Silo.Secrets;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
 using Orleans.TestingHost;
@@ -6,7 +8,8 @@ namespace Fabric.Silo.Tests;
 
 /// <summary>
 /// One in-process Orleans cluster (one silo + client) shared by every test in
-/// <see cref="ClusterCollectionDefinition"/>: memory grain storage named "fabric" and <see cref="TimeProvider.System"/>.
+/// <see cref="ClusterCollectionDefinition"/>: memory grain storage named "fabric", <see cref="TimeProvider.System"/>, a local secret
+/// store keyed with <see cref="LocalSecretKey"/> and default <see cref="AuditOptions"/>.
 /// Grain tests that need more services add them in <see cref="ConfigureSilo"/>; keep keys unique per
 /// test (e.g. a Guid in the key) because grains and their state outlive a single test.
 /// </summary>
@@ -37,11 +40,16 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The key of the local secret store in this cluster, so tests can decrypt what the grain persisted.</summary>
+    public static byte[] LocalSecretKey => [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
+
     /// <summary>The silo registrations every grain test shares; add new ones here.</summary>
     private static void ConfigureSilo(ISiloBuilder silo)
     {
         silo.AddMemoryGrainStorage("fabric");
         silo.Services.AddSingleton(TimeProvider.System);
+        silo.Services.AddSingleton(new LocalSecretProtector(LocalSecretKey));
+        silo.Services.Configure<AuditOptions>(_ => { });
     }
 }
 

@@ -125,7 +125,14 @@ internal sealed partial class McpProxyHandler(
                 // traffic, allowed because the workload may speak to this server at all.
                 draft.Method = context.Request.Method == "GET" ? "GET (sse-stream)" : "DELETE (session)";
                 draft.Decide(PolicyEvaluator.Decide(grant, new McpCall(draft.Method)));
-                await ForwardAsync(context, definition, workload, grant, null, null, draft);
+                var (available, streamCredential) = await LeaseCredentialAsync(definition, workload, grant, draft);
+                if (!available)
+                {
+                    await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Credential unavailable",
+                        $"No credential could be leased for '{definition.Name}'; the call is denied.", ReasonCodes.CredentialUnavailable);
+                    return;
+                }
+                await ForwardAsync(context, definition, workload, grant, streamCredential, null, draft);
                 if (context.Request.Method == "DELETE" && draft.UpstreamStatus is >= 200 and < 300
                     && context.Request.Headers[McpHeaders.SessionId].ToString() is { Length: > 0 } ended)
                 {
@@ -208,29 +215,11 @@ internal sealed partial class McpProxyHandler(
             return;
         }
 
-        Credential? credential = null;
-        if (definition.Credential is { } binding)
+        var (available, credential) = await LeaseCredentialAsync(definition, workload, grant, draft);
+        if (!available)
         {
-            var leaseKey = ICredentialLeaseGrain.KeyFor(definition.Name, binding.PerWorkload ? workload.ToString() : null);
-            CredentialResult result;
-            try
-            {
-                result = await cache.GetCredentialAsync(leaseKey);
-            }
-            catch (Exception ex) when (IsClusterFault(ex))
-            {
-                result = new CredentialResult(null, "the credential lease could not be reached");
-            }
-            if (result.Credential is null)
-            {
-                LogCredentialUnavailable(logger, definition.Name, result.Error);
-                draft.Fail(ReasonCodes.CredentialUnavailable, grant.Version);
-                await DenyAsync(context, message, Decision.Deny(ReasonCodes.CredentialUnavailable, grant.Version));
-                return;
-            }
-            credential = result.Credential;
-            draft.LeaseId = credential.LeaseId;
-            draft.CredentialSource = credential.Source;
+            await DenyAsync(context, message, Decision.Deny(ReasonCodes.CredentialUnavailable, grant.Version));
+            return;
         }
 
         // The body was consumed to decide; forward exactly those bytes.
@@ -241,6 +230,38 @@ internal sealed partial class McpProxyHandler(
         context.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
         var listRequest = message.Kind == McpMessageKind.Request && McpMethods.ListFilterFor(message.Method!) is not null;
         await ForwardAsync(context, definition, workload, grant, credential, listRequest ? message.RawId ?? "null" : null, draft);
+    }
+
+    /// <summary>
+    /// The credential to splice for this call (none when the server has no binding). Not available →
+    /// the call is denied with <c>credential-unavailable</c>: never forwarded without its credential.
+    /// </summary>
+    private async Task<(bool Available, Credential? Credential)> LeaseCredentialAsync(
+        McpServerDefinition definition, SpiffeId workload, WorkloadGrant grant, AuditDraft draft)
+    {
+        if (definition.Credential is not { } binding)
+        {
+            return (true, null);
+        }
+        var leaseKey = ICredentialLeaseGrain.KeyFor(definition.Name, binding.PerWorkload ? workload.ToString() : null);
+        CredentialResult result;
+        try
+        {
+            result = await cache.GetCredentialAsync(leaseKey);
+        }
+        catch (Exception ex) when (IsClusterFault(ex))
+        {
+            result = new CredentialResult(null, "the credential lease could not be reached");
+        }
+        if (result.Credential is not { } credential)
+        {
+            LogCredentialUnavailable(logger, definition.Name, result.Error);
+            draft.Fail(ReasonCodes.CredentialUnavailable, grant.Version);
+            return (false, null);
+        }
+        draft.LeaseId = credential.LeaseId;
+        draft.CredentialSource = credential.Source;
+        return (true, credential);
     }
 
     private static Task DenyAsync(HttpContext context, McpMessage message, Decision decision) =>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using Fabric.Contracts.Policy;
 
 namespace Fabric.Edge.Mcp;
@@ -74,4 +76,67 @@ internal sealed class McpMessage
 
     /// <summary>The message as the policy evaluator sees it.</summary>
     public McpCall ToCall() => new(Method ?? ResponseMethod, Name, Arguments);
+}
+
+/// <summary>How reading a request body ended.</summary>
+internal enum McpReadStatus
+{
+    Ok,
+    /// <summary>Content-Length or the streamed size exceeded the limit: the edge answers 413.</summary>
+    TooLarge,
+    /// <summary>A JSON array (batching, removed in MCP 2025-06-18): a -32600 error.</summary>
+    Batch,
+    /// <summary>Not valid JSON (-32700), not a valid message (-32600), or bad params (-32602).</summary>
+    Invalid,
+}
+
+/// <summary>
+/// A read body and what it says. Owns the pooled buffer behind <see cref="Body"/> (the bytes the edge
+/// forwards upstream); dispose once the body is no longer needed.
+/// </summary>
+internal sealed class McpReadResult : IDisposable
+{
+    private byte[]? _buffer;
+    private readonly int _length;
+
+    internal McpReadResult(byte[]? buffer, int length, McpMessageReader.ParseOutcome outcome)
+    {
+        _buffer = buffer;
+        _length = length;
+        Status = outcome.Status;
+        Message = outcome.Message;
+        ErrorCode = outcome.ErrorCode;
+        ErrorMessage = outcome.ErrorMessage;
+        RawId = outcome.RawId;
+    }
+
+    public McpReadStatus Status { get; }
+
+    /// <summary>The message, when <see cref="IsOk"/>.</summary>
+    public McpMessage? Message { get; }
+
+    /// <summary>The JSON-RPC error code to answer with (0 when <see cref="IsOk"/>).</summary>
+    public int ErrorCode { get; }
+
+    public string? ErrorMessage { get; }
+
+    /// <summary>The raw id to echo in an error reply, when one could be read; null otherwise.</summary>
+    public string? RawId { get; }
+
+    [MemberNotNullWhen(true, nameof(Message))]
+    public bool IsOk => Status == McpReadStatus.Ok;
+
+    /// <summary>The body bytes as received; empty once disposed or when the body was too large.</summary>
+    public ReadOnlyMemory<byte> Body => _buffer is { } buffer ? buffer.AsMemory(0, _length) : ReadOnlyMemory<byte>.Empty;
+
+    internal static McpReadResult TooLarge() => new(null, 0, McpMessageReader.ParseOutcome.Fail(
+        McpReadStatus.TooLarge, JsonRpcErrors.InvalidRequest, "request body too large", rawId: null));
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 }

@@ -608,18 +608,18 @@ public sealed class ManagementApiTests(SiloApiFixture fixture)
         ];
         await fixture.Grains.Audit().AppendAsync(records);
 
-        async Task<string?[]> Names(string query)
+        async Task<string> Names(string query)
         {
             var json = JsonNode.Parse(await fixture.Admin.GetStringAsync("/v1/audit?" + query))!;
-            return [.. json["records"]!.AsArray().Select(r => (string?)r!["name"])];
+            return string.Join(",", json["records"]!.AsArray().Select(r => (string?)r!["name"]));
         }
 
         var w = "workload=" + Uri.EscapeDataString(workload);
-        Assert.Equal(["fourth", "third", "second", "first"], await Names(w));
-        Assert.Equal(["fourth", "second", "first"], await Names($"{w}&server={server}"));
-        Assert.Equal(["fourth", "first"], await Names($"{w}&server={server}&decision=allow"));
-        Assert.Equal(["second"], await Names($"{w}&decision=deny"));
-        Assert.Equal(["fourth", "third"], await Names($"{w}&limit=2"));
+        Assert.Equal("fourth,third,second,first", await Names(w));
+        Assert.Equal("fourth,second,first", await Names($"{w}&server={server}"));
+        Assert.Equal("fourth,first", await Names($"{w}&server={server}&decision=allow"));
+        Assert.Equal("second", await Names($"{w}&decision=deny"));
+        Assert.Equal("fourth,third", await Names($"{w}&limit=2"));
     }
 
     // ---------------------------------------------------------------- helpers
