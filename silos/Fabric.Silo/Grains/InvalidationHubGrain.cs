@@ -69,8 +69,10 @@ public sealed partial class InvalidationHubGrain(ILogger<InvalidationHubGrain> l
             await observer.OnInvalidatedAsync(invalidation).WaitAsync(AckTimeout);
             return true;
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Whatever an edge does wrong (times out, is gone, throws), it must not stop the others
+            // from hearing about the change; it is dropped and resubscribes on its next heartbeat.
             LogDeliveryFailed(logger, invalidation.Kind, ex.GetType().Name);
             return false;
         }
