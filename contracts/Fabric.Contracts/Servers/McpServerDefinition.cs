@@ -15,15 +15,25 @@ public sealed record McpServerDefinition(
     [property: Id(5)] DateTimeOffset UpdatedAt);
 
 /// <summary>
-/// Where a server's credential comes from and how it is injected. For the <c>local</c> source
-/// <see cref="Ref"/> names a secret in the local encrypted store.
+/// Where a server's credential comes from and how it is injected. Which reference fields apply
+/// depends on <see cref="Source"/>:
+/// <c>local</c>: <see cref="Ref"/> (a secret of the local encrypted store);
+/// <c>vault-kv</c>: <see cref="Mount"/>, <see cref="Path"/>, <see cref="Field"/>, optional <see cref="Version"/>;
+/// <c>vault-dynamic</c>: <see cref="Path"/> (e.g. <c>database/creds/readonly</c>), <see cref="Field"/>;
+/// <c>azure-keyvault</c>: <see cref="Name"/>, optional <see cref="Version"/>.
+/// <see cref="PerWorkload"/> gives every calling identity its own lease.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.credential-binding")]
 public sealed record CredentialBinding(
     [property: Id(0)] string Source,
-    [property: Id(1)] string Ref,
+    [property: Id(1)] string? Ref,
     [property: Id(2)] bool PerWorkload,
-    [property: Id(3)] InjectSpec Inject);
+    [property: Id(3)] InjectSpec Inject,
+    [property: Id(4)] string? Mount = null,
+    [property: Id(5)] string? Path = null,
+    [property: Id(6)] string? Field = null,
+    [property: Id(7)] string? Name = null,
+    [property: Id(8)] string? Version = null);
 
 /// <summary>The header to set and its value format; <c>{secret}</c> is replaced by the secret.</summary>
 [GenerateSerializer, Immutable, Alias("fabric.inject-spec")]

@@ -34,7 +34,7 @@ public sealed class CredentialLeaseGrain(TimeProvider time) : Grain, ICredential
         {
             return new CredentialResult(null, $"credential source '{binding.Source}' is not available");
         }
-        var secret = await GrainFactory.LocalSecrets().RevealAsync(binding.Ref);
+        var secret = binding.Ref is { } reference ? await GrainFactory.LocalSecrets().RevealAsync(reference) : null;
         if (secret is null)
         {
             _lease = null;
