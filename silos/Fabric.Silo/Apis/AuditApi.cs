@@ -1,3 +1,4 @@
+using System.Globalization;
 using Fabric.Contracts.Audit;
 
 namespace Fabric.Silo.Apis;
@@ -7,7 +8,8 @@ internal static class AuditApi
 {
     public static void MapAuditApi(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/audit", async (string? workload, string? server, string? decision, int? limit, IGrainFactory grains) =>
+        // limit is bound as a string: a non-number must be a 400 naming the field, not a binder failure without one.
+        v1.MapGet("/audit", async (string? workload, string? server, string? decision, string? limit, IGrainFactory grains) =>
         {
             bool? allowed = decision switch
             {
@@ -20,11 +22,13 @@ internal static class AuditApi
             {
                 return ApiBody.Field("decision", "decision must be 'allow' or 'deny'");
             }
-            if (limit is < 1 or > 1000)
+            var count = 100;
+            if (limit is { Length: > 0 }
+                && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 1000))
             {
-                return ApiBody.Field("limit", "limit must be between 1 and 1000");
+                return ApiBody.Field("limit", "limit must be a whole number between 1 and 1000");
             }
-            var records = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, limit ?? 100));
+            var records = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count));
             return TypedResults.Ok(new { records });
         });
     }

@@ -38,6 +38,8 @@ internal static class IdentityApi
             {
                 errors["ttlSeconds"] = [$"ttlSeconds must be between 1 and {MaxTtlSeconds}"];
             }
+            CheckEach(body.DnsNames, "dnsNames", name => SvidRequestRules.CheckDnsNames([name]), errors);
+            CheckEach(body.IpAddresses, "ipAddresses", address => SvidRequestRules.CheckIpAddresses([address]), errors);
             if (errors.Count > 0)
             {
                 return TypedResults.ValidationProblem(errors);
@@ -59,6 +61,22 @@ internal static class IdentityApi
                 return ApiBody.Field("body", ex.Message);
             }
         });
+    }
+
+    /// <summary>Runs the CA's own rule on each entry, so a refusal names the entry (<c>dnsNames[1]</c>), not the body.</summary>
+    private static void CheckEach(IReadOnlyList<string>? values, string field, Action<string> check, Dictionary<string, string[]> errors)
+    {
+        for (var i = 0; i < (values?.Count ?? 0); i++)
+        {
+            try
+            {
+                check(values![i]);
+            }
+            catch (ArgumentException ex)
+            {
+                errors[$"{field}[{i}]"] = [ex.Message];
+            }
+        }
     }
 
     public static void MapBundleApi(this RouteGroupBuilder v1)

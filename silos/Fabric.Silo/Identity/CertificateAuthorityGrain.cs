@@ -1,4 +1,5 @@
 using Fabric.Contracts.Identity;
+using Fabric.Silo.Secrets;
 
 namespace Fabric.Silo.Identity;
 
@@ -15,6 +16,7 @@ namespace Fabric.Silo.Identity;
 /// </remarks>
 public sealed class CertificateAuthorityGrain(
     [PersistentState("ca", "fabric")] IPersistentState<CertificateAuthorityState> state,
+    LocalSecretProtector protector,
     TimeProvider time) : Grain, ICertificateAuthorityGrain
 {
     public static readonly TimeSpan RootValidity = TimeSpan.FromDays(365);
@@ -35,12 +37,13 @@ public sealed class CertificateAuthorityGrain(
             state.State = new CertificateAuthorityState
             {
                 RootCertificatePem = created.CertificatePem,
-                RootPrivateKeyPem = created.PrivateKeyPem,
+                RootPrivateKey = protector.Encrypt(CertificateAuthorityState.KeyContext(trustDomain), created.PrivateKeyPem),
                 CreatedAt = now,
             };
             await state.WriteStateAsync(cancellationToken);
         }
-        _ca = new CaMaterial(trustDomain, state.State.RootCertificatePem, state.State.RootPrivateKeyPem);
+        var key = protector.Decrypt(CertificateAuthorityState.KeyContext(trustDomain), state.State.RootPrivateKey!);
+        _ca = new CaMaterial(trustDomain, state.State.RootCertificatePem, key);
     }
 
     public ValueTask<string> GetBundlePemAsync() => ValueTask.FromResult(Ca.CertificatePem);

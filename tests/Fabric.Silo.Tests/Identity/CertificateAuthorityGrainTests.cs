@@ -41,7 +41,7 @@ public sealed class CertificateAuthorityGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Root_and_its_private_key_are_written_to_fabric_storage()
+    public async Task Root_and_its_encrypted_private_key_are_written_to_fabric_storage()
     {
         var trustDomain = NewTrustDomain();
         var ca = fixture.Client.GetGrain<ICertificateAuthorityGrain>(trustDomain);
@@ -55,7 +55,12 @@ public sealed class CertificateAuthorityGrainTests(ClusterFixture fixture)
         var stored = state.State;
         Assert.NotNull(stored);
         Assert.Equal(bundle, stored.RootCertificatePem);
-        using var withKey = X509Certificate2.CreateFromPem(stored.RootCertificatePem, stored.RootPrivateKeyPem);
+        Assert.NotNull(stored.RootPrivateKey);
+        Assert.Equal(-1, stored.RootPrivateKey.Ciphertext.AsSpan().IndexOf("PRIVATE KEY"u8));
+        var protector = new Fabric.Silo.Secrets.LocalSecretProtector(ClusterFixture.LocalSecretKey);
+        var keyPem = protector.Decrypt(CertificateAuthorityState.KeyContext(trustDomain), stored.RootPrivateKey);
+        Assert.StartsWith("-----BEGIN PRIVATE KEY-----", keyPem, StringComparison.Ordinal);
+        using var withKey = X509Certificate2.CreateFromPem(stored.RootCertificatePem, keyPem);
         Assert.True(withKey.HasPrivateKey);
         Assert.InRange(stored.CreatedAt, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow);
     }
