@@ -16,6 +16,10 @@ public static class FabricGrains
 
     public static ISecretStoreGrain LocalSecrets(this IGrainFactory grains) => grains.GetGrain<ISecretStoreGrain>(LocalStore);
 
+    public static ILeaseDirectoryGrain Leases(this IGrainFactory grains) => grains.GetGrain<ILeaseDirectoryGrain>(Default);
+
+    public static ICredentialLeaseGrain Lease(this IGrainFactory grains, string key) => grains.GetGrain<ICredentialLeaseGrain>(key);
+
     public static IMcpServerGrain Server(this IGrainFactory grains, string name) => grains.GetGrain<IMcpServerGrain>(name);
 
     public static IWorkloadGrain Workload(this IGrainFactory grains, string spiffeId) => grains.GetGrain<IWorkloadGrain>(spiffeId);

@@ -6,7 +6,8 @@ namespace Fabric.Contracts.Grains;
 [Alias("fabric.IMcpServerGrain")]
 public interface IMcpServerGrain : IGrainWithStringKey
 {
-    [Alias("Get")]
+    // Interleaves: a lease reconcile started by this grain's own change reads the new definition.
+    [Alias("Get"), AlwaysInterleave]
     ValueTask<McpServerDefinition?> GetAsync();
 
     /// <summary>Stores a validated definition; pushes an invalidation to every edge before returning.</summary>

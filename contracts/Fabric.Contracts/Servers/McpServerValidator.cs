@@ -9,18 +9,23 @@ public sealed record McpServerInput(
     string? Identity = null,
     CredentialBindingInput? Credential = null);
 
-/// <summary>The <c>credential</c> object of <see cref="McpServerInput"/>.</summary>
+/// <summary>The <c>credential</c> object of <see cref="McpServerInput"/>; which references apply depends on the source.</summary>
 public sealed record CredentialBindingInput(
     string? Source,
     string? Ref,
     bool PerWorkload = false,
-    InjectSpecInput? Inject = null)
+    InjectSpecInput? Inject = null,
+    string? Mount = null,
+    string? Path = null,
+    string? Field = null,
+    string? Name = null,
+    string? Version = null)
 {
-    /// <summary>The stored form; call only after <see cref="McpServerValidator.Validate(string?, McpServerInput?)"/> returned no errors.</summary>
+    /// <summary>The stored form; call only after <see cref="McpServerValidator.Validate(string?, McpServerInput?, IReadOnlyCollection{string}?)"/> returned no errors.</summary>
     public CredentialBinding ToBinding() =>
-        Source is null || Ref is null || Inject?.Header is null || Inject.Format is null
+        Source is null || Inject?.Header is null || Inject.Format is null
             ? throw new InvalidOperationException("the credential binding has not been validated")
-            : new CredentialBinding(Source, Ref, PerWorkload, new InjectSpec(Inject.Header, Inject.Format));
+            : new CredentialBinding(Source, Ref, PerWorkload, new InjectSpec(Inject.Header, Inject.Format), Mount, Path, Field, Name, Version);
 }
 
 /// <summary>The <c>credential.inject</c> object: the header to set and its format with <c>{secret}</c>.</summary>
@@ -58,7 +63,8 @@ public static class McpServerValidator
 
     private static readonly string[] ForbiddenHeaderPrefixes = ["Proxy-", "X-Forwarded-"];
 
-    public static IReadOnlyDictionary<string, string[]> Validate(string? name, McpServerInput? input)
+    /// <param name="availableSources">The sources configured on this fabric; null skips that check.</param>
+    public static IReadOnlyDictionary<string, string[]> Validate(string? name, McpServerInput? input, IReadOnlyCollection<string>? availableSources = null)
     {
         var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Add(string key, string? message)
@@ -88,7 +94,7 @@ public static class McpServerValidator
             }
             if (input.Credential is { } credential)
             {
-                ValidateCredential(credential, Add);
+                ValidateCredential(credential, availableSources, Add);
             }
         }
         return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
@@ -102,7 +108,8 @@ public static class McpServerValidator
             credential is null
                 ? null
                 : new CredentialBindingInput(credential.Source, credential.Ref, credential.PerWorkload,
-                    credential.Inject is null ? null : new InjectSpecInput(credential.Inject.Header, credential.Inject.Format))));
+                    credential.Inject is null ? null : new InjectSpecInput(credential.Inject.Header, credential.Inject.Format),
+                    credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version)));
 
     /// <summary>
     /// A server name is a route segment <c>[a-z0-9-]{1,63}</c> that also neither starts nor ends
@@ -200,17 +207,44 @@ public static class McpServerValidator
         return id.IsWorkload ? null : "identity must be a workload SPIFFE ID (with a path), not a trust domain";
     }
 
-    private static void ValidateCredential(CredentialBindingInput credential, Action<string, string?> add)
+    private static void ValidateCredential(CredentialBindingInput credential, IReadOnlyCollection<string>? availableSources, Action<string, string?> add)
     {
-        add("credential.source", credential.Source switch
+        var source = credential.Source;
+        add("credential.source", source switch
         {
             null or "" => "source is required",
-            CredentialSources.Local => null,
-            CredentialSources.VaultKv or CredentialSources.VaultDynamic or CredentialSources.AzureKeyVault =>
-                $"source '{credential.Source}' arrives in a later release; only 'local' is available now",
-            _ => "source must be 'local' ('vault-kv', 'vault-dynamic' and 'azure-keyvault' arrive later)",
+            CredentialSources.Local or CredentialSources.VaultKv or CredentialSources.VaultDynamic or CredentialSources.AzureKeyVault =>
+                availableSources is null || availableSources.Contains(source)
+                    ? null
+                    : $"source '{source}' is not configured on this fabric (see Fabric:Secrets in the README)",
+            _ => "source must be one of 'local', 'vault-kv', 'vault-dynamic', 'azure-keyvault'",
         });
-        add("credential.ref", ValidateSecretName(credential.Ref));
+        // Each source names its secret its own way; a reference meant for another source is an
+        // error, not silently ignored, so a typo cannot bind the wrong secret.
+        var uses = source switch
+        {
+            CredentialSources.Local => new[] { "ref" },
+            CredentialSources.VaultKv => ["mount", "path", "field", "version"],
+            CredentialSources.VaultDynamic => ["path", "field"],
+            CredentialSources.AzureKeyVault => ["name", "version"],
+            _ => [],
+        };
+        void Reference(string field, string? value, Func<string, string?> validate, bool required)
+        {
+            var key = "credential." + field;
+            if (!uses.Contains(field))
+            {
+                add(key, value is null || uses.Length == 0 ? null : $"'{field}' is not used by source '{source}'");
+                return;
+            }
+            add(key, value is null ? (required ? $"{field} is required for source '{source}'" : null) : validate(value));
+        }
+        Reference("ref", credential.Ref, v => ValidateSecretName(v), required: true);
+        Reference("mount", credential.Mount, v => ValidateVaultPath(v, "mount"), required: true);
+        Reference("path", credential.Path, v => ValidateVaultPath(v, "path"), required: true);
+        Reference("field", credential.Field, ValidateField, required: true);
+        Reference("name", credential.Name, ValidateKeyVaultName, required: true);
+        Reference("version", credential.Version, v => source == CredentialSources.VaultKv ? ValidateKvVersion(v) : ValidateKeyVaultVersion(v), required: false);
         if (credential.Inject is not { } inject)
         {
             add("credential.inject", "inject is required: a header and a format, e.g. Authorization / Bearer {secret}");
@@ -219,6 +253,37 @@ public static class McpServerValidator
         add("credential.inject.header", ValidateHeader(inject.Header));
         add("credential.inject.format", ValidateFormat(inject.Format));
     }
+
+    /// <summary>Vault mounts and paths: segments of <c>[A-Za-z0-9._-]</c> joined by '/', no '.'/'..' segments.</summary>
+    private static string? ValidateVaultPath(string value, string what)
+    {
+        var segments = value.Split('/');
+        return value.Length is 0 or > 512
+            || segments.Any(segment => segment.Length == 0 || segment is "." or ".."
+                || !segment.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            ? $"{what} is 1-512 characters of path segments [A-Za-z0-9._-] separated by '/'"
+            : null;
+    }
+
+    private static string? ValidateField(string value) =>
+        value.Length is > 0 and <= 128 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')
+            ? null
+            : "field is 1-128 characters of [A-Za-z0-9._-]";
+
+    private static string? ValidateKvVersion(string value) =>
+        int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) && version > 0
+            ? null
+            : "version of a KV v2 secret is a positive integer";
+
+    /// <summary>Key Vault object names: 1-127 characters of [0-9a-zA-Z-].</summary>
+    private static string? ValidateKeyVaultName(string value) =>
+        value.Length is > 0 and <= 127 && value.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')
+            ? null
+            : "name is 1-127 characters of [0-9a-zA-Z-] (a Key Vault secret name)";
+
+    /// <summary>Key Vault versions are 32 hex characters.</summary>
+    private static string? ValidateKeyVaultVersion(string value) =>
+        value.Length == 32 && value.All(char.IsAsciiHexDigit) ? null : "version of a Key Vault secret is 32 hexadecimal characters";
 
     private static string? ValidateHeader(string? header)
     {

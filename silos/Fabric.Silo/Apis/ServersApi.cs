@@ -1,4 +1,5 @@
 using Fabric.Contracts.Servers;
+using Fabric.Silo.Secrets;
 
 namespace Fabric.Silo.Apis;
 
@@ -9,14 +10,14 @@ internal static class ServersApi
     {
         var servers = v1.MapGroup("/servers");
 
-        servers.MapPut("/{name}", async (string name, HttpContext context, IGrainFactory grains) =>
+        servers.MapPut("/{name}", async (string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources) =>
         {
             var (body, error) = await ApiBody.ReadAsync<McpServerInput>(context);
             if (error is not null)
             {
                 return error;
             }
-            var errors = McpServerValidator.Validate(name, body);
+            var errors = McpServerValidator.Validate(name, body, sources.Names);
             if (errors.Count > 0)
             {
                 return TypedResults.ValidationProblem(errors);

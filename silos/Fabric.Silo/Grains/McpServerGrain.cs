@@ -46,6 +46,11 @@ public sealed class McpServerGrain(
         return true;
     }
 
-    private Task PublishAsync() =>
-        GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Server, this.GetPrimaryKeyString(), state.State.Revision)).AsTask();
+    private async Task PublishAsync()
+    {
+        var name = this.GetPrimaryKeyString();
+        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Server, name, state.State.Revision));
+        // Leases of the old binding end now, at their source, not at their natural expiry.
+        await GrainFactory.Leases().ReconcileAsync(name, null);
+    }
 }

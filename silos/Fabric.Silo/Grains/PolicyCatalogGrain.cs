@@ -57,8 +57,11 @@ public sealed class PolicyCatalogGrain(
     private async Task CommitAsync(long version)
     {
         state.State.Version = version;
-        await state.WriteStateAsync();
+        // Before any await: rule reads interleave with this call and must see the new version.
         _compiled = null;
+        await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Catalog, null, version));
+        // A grant that went away ends the per-workload leases it held.
+        await GrainFactory.Leases().ReconcileAsync(null, null);
     }
 }

@@ -47,6 +47,7 @@ public sealed class WorkloadGrain(
         state.State.Disabled = !enabled;
         await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Workload, this.GetPrimaryKeyString(), 0));
+        await GrainFactory.Leases().ReconcileAsync(null, this.GetPrimaryKeyString());
         return Status();
     }
 

@@ -29,6 +29,9 @@ public static class SiloHostingExtensions
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => LocalSecretProtector.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
+        builder.Services.Configure<LeaseOptions>(builder.Configuration.GetSection("Fabric:Secrets:Leases"));
+        builder.Services.AddSingleton<ISecretSource, LocalSecretSource>();
+        builder.Services.AddSingleton<SecretSourceRegistry>();
         builder.Services.Configure<AuditOptions>(builder.Configuration.GetSection("Fabric:Audit"));
         builder.Services.Configure<TrustDomainOptions>(builder.Configuration.GetSection("Fabric"));
         return builder;

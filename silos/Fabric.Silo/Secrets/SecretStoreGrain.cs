@@ -61,7 +61,11 @@ public sealed class SecretStoreGrain(
             ? new SecretReveal { Value = protector.Decrypt(name, stored.Value), Revision = stored.Revision }
             : null);
 
-    // Edges do not know which servers reference which secret: drop every cached credential.
-    private Task PublishAsync() =>
-        GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Credential, null, 0)).AsTask();
+    // Leases built on a changed secret replace themselves (and push that to the edges); edges
+    // also drop every cached credential, since they cannot tell which ones used this secret.
+    private async Task PublishAsync()
+    {
+        await GrainFactory.Leases().ReconcileAsync(null, null);
+        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Credential, null, 0));
+    }
 }

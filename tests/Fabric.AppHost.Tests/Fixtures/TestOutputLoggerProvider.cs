@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace Fabric.AppHost.Tests.Fixtures;
 

@@ -93,8 +93,6 @@ public class McpServerValidatorTests
     public static TheoryData<CredentialBindingInput, string> BadCredentials => new()
     {
         { Cred(source: null), "credential.source" },
-        { Cred(source: "vault-kv"), "credential.source" },
-        { Cred(source: "azure-keyvault"), "credential.source" },
         { Cred(source: "s3"), "credential.source" },
         { Cred(reference: null), "credential.ref" },
         { Cred(reference: "has/slash"), "credential.ref" },
@@ -149,10 +147,43 @@ public class McpServerValidatorTests
         Assert.Empty(McpServerValidator.Validate("tools", Valid with { Credential = Cred(header: header, format: format) }));
 
     [Fact]
-    public void Says_which_sources_arrive_later()
+    public void Says_when_a_source_is_not_configured_on_this_fabric()
     {
-        var errors = McpServerValidator.Validate("tools", Valid with { Credential = Cred(source: "vault-dynamic") });
-        Assert.Contains("later", Assert.Single(errors["credential.source"]), StringComparison.Ordinal);
+        var input = Valid with { Credential = new CredentialBindingInput("vault-dynamic", null, true, new InjectSpecInput("Authorization", "Bearer {secret}"), Path: "database/creds/ro", Field: "password") };
+        Assert.Empty(McpServerValidator.Validate("tools", input));
+        var errors = McpServerValidator.Validate("tools", input, ["local"]);
+        Assert.Contains("not configured", Assert.Single(errors["credential.source"]), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<CredentialBindingInput, string[]> SourceShapes => new()
+    {
+        { new("vault-kv", null, Inject: Inject, Mount: "secret", Path: "mcp/github", Field: "token"), [] },
+        { new("vault-kv", null, Inject: Inject, Mount: "secret", Path: "mcp/github", Field: "token", Version: "3"), [] },
+        { new("vault-kv", null, Inject: Inject, Mount: "secret", Path: "mcp/github"), ["credential.field"] },
+        { new("vault-kv", null, Inject: Inject, Mount: "secret", Path: "../x", Field: "token", Version: "0"), ["credential.path", "credential.version"] },
+        { new("vault-kv", "tools-token", Inject: Inject, Mount: "secret", Path: "p", Field: "f"), ["credential.ref"] },
+        { new("vault-dynamic", null, true, Inject, Path: "database/creds/readonly", Field: "password"), [] },
+        { new("vault-dynamic", null, true, Inject, Mount: "db", Path: "database/creds/readonly", Field: "password"), ["credential.mount"] },
+        { new("azure-keyvault", null, Inject: Inject, Name: "github-token"), [] },
+        { new("azure-keyvault", null, Inject: Inject, Name: "github-token", Version: "0123456789abcdef0123456789abcdef"), [] },
+        { new("azure-keyvault", null, Inject: Inject, Name: "github_token", Version: "v1"), ["credential.name", "credential.version"] },
+        { new("local", null, Inject: Inject), ["credential.ref"] },
+    };
+
+    private static InjectSpecInput Inject => new("Authorization", "Bearer {secret}");
+
+    [Theory]
+    [MemberData(nameof(SourceShapes))]
+    public void Validates_each_sources_references(CredentialBindingInput credential, string[] expectedKeys)
+    {
+        var errors = McpServerValidator.Validate("tools", Valid with { Credential = credential });
+        Assert.Equal(expectedKeys, errors.Keys.Order(StringComparer.Ordinal));
+        if (expectedKeys.Length == 0)
+        {
+            var binding = credential.ToBinding();
+            Assert.Equal((credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version),
+                (binding.Mount, binding.Path, binding.Field, binding.Name, binding.Version));
+        }
     }
 
     [Fact]

@@ -1,0 +1,93 @@
+using Fabric.Contracts.Servers;
+using Microsoft.Extensions.Logging;
+
+namespace Fabric.Silo.Secrets.Vault;
+
+/// <summary>
+/// <c>vault-dynamic</c>: a leasing secrets engine read with <c>GET /v1/&lt;path&gt;</c>
+/// (<c>{ "path": "database/creds/readonly", "field": "password" }</c>). Every fetch is a new lease;
+/// <see cref="RenewAsync"/> extends it through <c>sys/leases/renew</c>, <see cref="RevokeAsync"/>
+/// ends it through <c>sys/leases/revoke</c>.
+/// </summary>
+public sealed class VaultDynamicSecretSource(VaultClient vault, TimeProvider time, ILogger<VaultDynamicSecretSource> logger) : ISecretSource
+{
+    public string Source => CredentialSources.VaultDynamic;
+
+    public async Task<SourcedSecret> FetchAsync(CredentialBinding binding, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        if (string.IsNullOrWhiteSpace(binding.Path) || string.IsNullOrWhiteSpace(binding.Field))
+        {
+            throw new SecretSourceException(SecretSourceError.InvalidRequest, "a vault-dynamic binding needs 'path' and 'field'");
+        }
+
+        var lease = await vault.ReadAsync(binding.Path, cancellationToken);
+        string value;
+        try
+        {
+            value = VaultFields.Read(lease.Data, binding.Field, $"Vault {binding.Path}");
+        }
+        catch (SecretSourceException e) when (lease.LeaseId is { } leaseId)
+        {
+            // The engine created something (a database user, say) the fabric cannot use: end it now
+            // rather than leave it alive until its TTL.
+            VaultLog.LeaseUnusable(logger, leaseId, binding.Path, e.Message);
+            await TryRevokeAsync(leaseId, cancellationToken);
+            throw;
+        }
+
+        var now = time.GetUtcNow();
+        return new SourcedSecret
+        {
+            Value = value,
+            SourceLeaseId = lease.LeaseId,
+            LeaseDuration = lease.LeaseDuration,
+            // Zero: the engine granted no TTL (it does not lease); the value has no end of its own.
+            ExpiresAt = lease.LeaseDuration > TimeSpan.Zero ? now + lease.LeaseDuration : null,
+            Renewable = lease.Renewable && lease.LeaseId is not null,
+        };
+    }
+
+    public async Task<SourcedSecret> RenewAsync(SourcedSecret secret, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        if (secret.SourceLeaseId is not { Length: > 0 } leaseId)
+        {
+            throw new SecretSourceException(SecretSourceError.InvalidRequest, "this vault-dynamic secret has no lease to renew");
+        }
+        // No increment: Vault extends by the role's default TTL, capped at its max TTL. The answer says what was granted.
+        var renewal = await vault.RenewLeaseAsync(leaseId, increment: null, cancellationToken);
+        return new SourcedSecret
+        {
+            Value = secret.Value,
+            SourceLeaseId = renewal.LeaseId,
+            LeaseDuration = renewal.LeaseDuration,
+            ExpiresAt = time.GetUtcNow() + renewal.LeaseDuration,
+            Renewable = renewal.Renewable,
+            Version = secret.Version,
+        };
+    }
+
+    public Task RevokeAsync(SourcedSecret secret, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        return secret.SourceLeaseId is { Length: > 0 } leaseId
+            ? vault.RevokeLeaseAsync(leaseId, cancellationToken)
+            : Task.CompletedTask;
+    }
+
+    public Task<SecretSourceHealth> CheckHealthAsync(CancellationToken cancellationToken) =>
+        VaultFields.HealthAsync(vault, Source, cancellationToken);
+
+    private async Task TryRevokeAsync(string leaseId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await vault.RevokeLeaseAsync(leaseId, cancellationToken);
+        }
+        catch (SecretSourceException e)
+        {
+            VaultLog.LeaseRevokeFailed(logger, leaseId, e.Error, e.Message);
+        }
+    }
+}
