@@ -38,6 +38,39 @@ internal static class ServersApi
                 ? TypedResults.Ok(server)
                 : TypedResults.NotFound());
 
+        // The lease state of the server's credential (per workload when the binding says so); never the value.
+        servers.MapGet("/{name}/credential", async Task<IResult> (string name, IGrainFactory grains) =>
+        {
+            if (!McpServerValidator.IsValidName(name) || await grains.Server(name).GetAsync() is not { } server)
+            {
+                return TypedResults.NotFound();
+            }
+            if (server.Credential is not { } binding)
+            {
+                return ApiBody.Field("credential", $"server '{name}' has no credential binding");
+            }
+            var keys = binding.PerWorkload ? await grains.Leases().ListForServerAsync(name) : [name];
+            var leases = await Task.WhenAll(keys.Where(k => binding.PerWorkload ? k != name : true)
+                .Select(k => grains.Lease(k).GetStatusAsync().AsTask()));
+            return TypedResults.Ok(new { source = binding.Source, perWorkload = binding.PerWorkload, leases });
+        });
+
+        // Forces a new lease now and revokes the old one (every per-workload lease of the server).
+        servers.MapPost("/{name}/credential:rotate", async Task<IResult> (string name, IGrainFactory grains) =>
+        {
+            if (!McpServerValidator.IsValidName(name) || await grains.Server(name).GetAsync() is not { } server)
+            {
+                return TypedResults.NotFound();
+            }
+            if (server.Credential is not { } binding)
+            {
+                return ApiBody.Field("credential", $"server '{name}' has no credential binding");
+            }
+            var keys = binding.PerWorkload ? (await grains.Leases().ListForServerAsync(name)).Where(k => k != name).ToList() : [name];
+            var leases = await Task.WhenAll(keys.Select(k => grains.Lease(k).RotateAsync().AsTask()));
+            return TypedResults.Ok(new { source = binding.Source, perWorkload = binding.PerWorkload, leases });
+        });
+
         servers.MapDelete("/{name}", async Task<IResult> (string name, IGrainFactory grains) =>
             McpServerValidator.IsValidName(name) && await grains.Server(name).DeleteAsync()
                 ? TypedResults.NoContent()

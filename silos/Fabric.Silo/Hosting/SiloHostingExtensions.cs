@@ -32,6 +32,11 @@ public static class SiloHostingExtensions
         builder.Services.Configure<LeaseOptions>(builder.Configuration.GetSection("Fabric:Secrets:Leases"));
         builder.Services.AddSingleton<ISecretSource, LocalSecretSource>();
         builder.Services.AddSingleton<SecretSourceRegistry>();
+        builder.Services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(
+            "secret-sources",
+            sp => new SecretSourcesHealthCheck(sp.GetRequiredService<SecretSourceRegistry>()),
+            failureStatus: null,
+            tags: ["ready"]));
         builder.Services.Configure<AuditOptions>(builder.Configuration.GetSection("Fabric:Audit"));
         builder.Services.Configure<TrustDomainOptions>(builder.Configuration.GetSection("Fabric"));
         return builder;

@@ -135,7 +135,18 @@ public sealed partial class AzureKeyVaultSecretSource : ISecretSource
         }
         catch (RequestFailedException e)
         {
-            throw Fail(name, e);
+            throw Fail(name, e, e);
+        }
+        catch (AggregateException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Azure.Core's RetryPolicy gives up on transport failures (connection refused, reset, network
+            // timeout) by throwing every try's exception together: the source is unreachable.
+            if (e.InnerExceptions[^1] is RequestFailedException last)
+            {
+                throw Fail(name, last, e);
+            }
+            AzureKeyVaultLog.RequestFailed(_logger, name, SecretSourceError.Unavailable, 0, null);
+            throw new SecretSourceException(SecretSourceError.Unavailable, $"Key Vault secret '{name}' could not be read: Key Vault is unreachable", e);
         }
         catch (AuthenticationFailedException e)
         {
@@ -159,7 +170,7 @@ public sealed partial class AzureKeyVaultSecretSource : ISecretSource
     /// 408/429/5xx and transport failures (status 0) after the SDK's retries → Unavailable.
     /// The message names the secret and the status, never a value (error bodies carry none).
     /// </summary>
-    private SecretSourceException Fail(string name, RequestFailedException e)
+    private SecretSourceException Fail(string name, RequestFailedException e, Exception thrown)
     {
         var error = e.Status switch
         {
@@ -179,7 +190,7 @@ public sealed partial class AzureKeyVaultSecretSource : ISecretSource
             _ => e.Status == 0 ? "could not be read: Key Vault is unreachable" : "could not be read: Key Vault is unavailable or throttling",
         };
         var status = e.Status == 0 ? "no response" : $"HTTP {e.Status}{(e.ErrorCode is null ? "" : $" {e.ErrorCode}")}";
-        return new SecretSourceException(error, $"Key Vault secret '{name}' {what} ({status})", e);
+        return new SecretSourceException(error, $"Key Vault secret '{name}' {what} ({status})", thrown);
     }
 
     private static string? InnerErrorCode(RequestFailedException e)

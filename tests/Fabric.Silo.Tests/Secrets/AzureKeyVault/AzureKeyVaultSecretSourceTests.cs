@@ -286,7 +286,7 @@ public sealed class AzureKeyVaultSecretSourceTests
 
         Assert.True(health.Healthy, health.Detail);
         Assert.Equal(CredentialSources.AzureKeyVault, health.Source);
-        Assert.Equal("/secrets/" + AzureKeyVaultSecretSource.HealthProbeSecretName + "/", h.Vault.Requests[^1].Path);
+        Assert.Equal("/secrets/" + AzureKeyVaultSecretSource.HealthProbeSecretName, h.Vault.Requests[^1].Path.TrimEnd('/'));
     }
 
     [Fact]
