@@ -247,6 +247,34 @@ public sealed class AzureKeyVaultSecretSourceTests
     }
 
     [Fact]
+    public async Task A_hung_vault_is_unavailable_after_the_call_timeout()
+    {
+        await using var h = await StartAsync();
+        h.Vault.Stall = true;
+
+        var fetch = h.Source.FetchAsync(Binding("any"), CancellationToken.None);
+        await WaitUntilAsync(() => h.Vault.Requests.Count > 0);
+        h.Time.Advance(AzureKeyVaultSecretSource.CallTimeout);
+        var e = await Assert.ThrowsAsync<SecretSourceException>(() => fetch);
+
+        Assert.Equal(SecretSourceError.Unavailable, e.Error);
+    }
+
+    [Fact]
+    public async Task The_callers_cancellation_is_not_turned_into_a_source_error()
+    {
+        await using var h = await StartAsync();
+        h.Vault.Stall = true;
+        using var cancel = new CancellationTokenSource();
+
+        var fetch = h.Source.FetchAsync(Binding("any"), cancel.Token);
+        await WaitUntilAsync(() => h.Vault.Requests.Count > 0);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetch);
+    }
+
+    [Fact]
     public async Task Bindings_without_a_valid_name_or_version_are_invalid_requests()
     {
         await using var h = await StartAsync();
@@ -345,5 +373,14 @@ public sealed class AzureKeyVaultSecretSourceTests
         {
             Assert.DoesNotContain(observed, line => line.Contains(value, StringComparison.Ordinal));
         }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+        Assert.True(condition());
     }
 }

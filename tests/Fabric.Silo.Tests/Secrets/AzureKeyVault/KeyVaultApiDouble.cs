@@ -87,6 +87,9 @@ public sealed class KeyVaultApiDouble : IAsyncDisposable
     /// </summary>
     public bool ServeDisabledBundles { get; set; }
 
+    /// <summary>A hung vault: requests are accepted and never answered (until the client gives up).</summary>
+    public bool Stall { get; set; }
+
     /// <summary>Seconds sent in <c>Retry-After</c> with a 429.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
@@ -178,6 +181,12 @@ public sealed class KeyVaultApiDouble : IAsyncDisposable
         var apiVersion = request.Query["api-version"].ToString();
         _requests.Enqueue(new SeenRequest(request.Method, request.Path.Value ?? "", apiVersion,
             authorization.Length == 0 ? null : authorization));
+
+        if (Stall)
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
 
         // Authentication comes first: the challenge is how a client learns where to get a token.
         if (authorization != "Bearer " + ExpectedToken)

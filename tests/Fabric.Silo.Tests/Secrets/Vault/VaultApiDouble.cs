@@ -58,7 +58,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
 
     public Uri Address { get; private set; } = null!;
 
-    public string CaFile => VaultTestCertificates.CaFile;
+    public string CaFile { get; } = VaultTestCertificates.CaFile;
 
     public string AppRoleMount { get; set; } = "approle";
 
@@ -524,7 +524,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         context.Response.StatusCode = 204;
     }
 
-    private async Task ApplyFault(HttpContext context, string path, VaultFault fault)
+    private static async Task ApplyFault(HttpContext context, string path, VaultFault fault)
     {
         switch (fault.Kind)
         {

@@ -162,7 +162,7 @@ public sealed class VaultClientTests
 
         Assert.Equal(1, h.Vault.Count("POST", "auth/token/renew-self"));
         Assert.Equal(2, h.Vault.Count("POST", "auth/approle/login"));
-        Assert.Equal(h.Vault.IssuedAppRoleTokens[1], h.Vault.Requests.Last().Token);
+        Assert.Equal(h.Vault.IssuedAppRoleTokens[1], h.Vault.Requests[^1].Token);
     }
 
     [Fact]
@@ -240,7 +240,7 @@ public sealed class VaultClientTests
         Assert.Equal("ops", latest.Metadata.CustomMetadata!["rotated-by"]);
         Assert.True(first.Data.TryGetText("token", out var firstToken, out _));
         Assert.Equal("ghp_first-version-value-0001", firstToken);
-        Assert.Equal("version=1", h.Vault.Requests.Last().Query.TrimStart('?'));
+        Assert.Equal("version=1", h.Vault.Requests[^1].Query.TrimStart('?'));
         Assert.DoesNotContain("ghp_", latest.ToString(), StringComparison.Ordinal);
     }
 

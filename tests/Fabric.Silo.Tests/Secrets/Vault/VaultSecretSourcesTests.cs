@@ -37,7 +37,7 @@ public sealed class VaultSecretSourcesTests
         var secret = await h.Kv.FetchAsync(Kv(version: "1"), None);
 
         Assert.Equal(("ghp_first-version-value-0001", "1"), (secret.Value, secret.Version));
-        Assert.Equal("?version=1", h.Vault.Requests.Last().Query);
+        Assert.Equal("?version=1", h.Vault.Requests[^1].Query);
     }
 
     [Fact]
@@ -233,7 +233,7 @@ public sealed class VaultSecretSourcesTests
         var dynamic = await h.Dynamic.FetchAsync(Dynamic(), None);
         h.Time.Advance(TimeSpan.FromMinutes(21));
         var renewed = await h.Dynamic.RenewAsync(dynamic, None);
-        h.Vault.RevokeToken(h.Vault.IssuedAppRoleTokens.Last());
+        h.Vault.RevokeToken(h.Vault.IssuedAppRoleTokens[^1]);
         await h.Dynamic.RevokeAsync(renewed, None);
         messages.Add((await Assert.ThrowsAsync<SecretSourceException>(() => h.Dynamic.RenewAsync(renewed, None))).Message);
         messages.Add((await Assert.ThrowsAsync<SecretSourceException>(() => h.Kv.FetchAsync(Kv(field: "nope"), None))).Message);
