@@ -23,6 +23,16 @@ public sealed partial class AuditShipper : BackgroundService
     private long _dropped;
     private readonly Lock _waitersLock = new();
     private readonly List<(long Target, TaskCompletionSource Done)> _waiters = [];
+    private readonly Lock _openLock = new();
+    private int _open;
+    private TaskCompletionSource _idle = Completed();
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
+    }
 
     public AuditShipper(IClusterClient cluster, IOptions<EdgeOptions> options, TimeProvider time, ILogger<AuditShipper> logger)
     {
@@ -45,8 +55,51 @@ public sealed partial class AuditShipper : BackgroundService
         _queue.Writer.TryWrite(record);
     }
 
-    /// <summary>Completes when every record enqueued before the call has been shipped (or dropped).</summary>
-    public Task FlushAsync(CancellationToken cancellationToken = default)
+    /// <summary>A message is being decided; its record follows through <see cref="Complete"/>.</summary>
+    public void Begin()
+    {
+        lock (_openLock)
+        {
+            if (_open++ == 0)
+            {
+                _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    /// <summary>The message begun with <see cref="Begin"/> is finished; <paramref name="record"/> is its audit record, if it was decided.</summary>
+    public void Complete(AuditRecord? record)
+    {
+        if (record is not null)
+        {
+            Enqueue(record);
+        }
+        lock (_openLock)
+        {
+            if (--_open == 0)
+            {
+                _idle.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completes when every message in flight has finished and every record produced so far has
+    /// been shipped (or dropped). A client can see its response a moment before the edge writes the
+    /// record, so waiting for in-flight messages is what makes "flush" mean "my calls are audited".
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        Task idle;
+        lock (_openLock)
+        {
+            idle = _idle.Task;
+        }
+        await idle.WaitAsync(cancellationToken);
+        await ShippedAsync(cancellationToken);
+    }
+
+    private Task ShippedAsync(CancellationToken cancellationToken)
     {
         var target = Interlocked.Read(ref _enqueued);
         lock (_waitersLock)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Authentication;
+using Fabric.Contracts.Audit;
 using Fabric.Contracts.Policy;
 using Fabric.Contracts.Servers;
 using Fabric.Edge.Audit;
@@ -52,6 +53,13 @@ internal sealed partial class McpProxyHandler(
 
         using var activity = EdgeTelemetry.Source.StartActivity("mcp " + context.Request.Method);
         var draft = new AuditDraft { Workload = workload.ToString(), Server = server, Method = context.Request.Method };
+        // The 2025 transport's GET event stream stays open for the whole session: not a message in flight.
+        var message = !HttpMethods.IsGet(context.Request.Method);
+        if (message)
+        {
+            audit.Begin();
+        }
+        AuditRecord? record = null;
         try
         {
             await DecideAndForwardAsync(context, server, workload, draft);
@@ -61,7 +69,7 @@ internal sealed partial class McpProxyHandler(
             if (draft.Decided)
             {
                 var latency = time.GetElapsedTime(started).TotalMilliseconds;
-                audit.Enqueue(draft.Build(options.Value.Name, time.GetUtcNow(), latency, activity?.TraceId.ToString()));
+                record = draft.Build(options.Value.Name, time.GetUtcNow(), latency, activity?.TraceId.ToString());
                 var tags = new TagList { { "decision", draft.Allowed ? "allow" : "deny" }, { "reason", draft.Reason }, { "server", server } };
                 telemetry.Decisions.Add(1, tags);
                 telemetry.Latency.Record(latency, tags);
@@ -71,6 +79,14 @@ internal sealed partial class McpProxyHandler(
                 activity?.SetTag("fabric.name", draft.Name);
                 activity?.SetTag("fabric.decision", draft.Allowed ? "allow" : "deny");
                 activity?.SetTag("fabric.reason", draft.Reason);
+            }
+            if (message)
+            {
+                audit.Complete(record);
+            }
+            else if (record is not null)
+            {
+                audit.Enqueue(record);
             }
         }
     }

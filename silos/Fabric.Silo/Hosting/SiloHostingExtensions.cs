@@ -3,6 +3,7 @@ using Fabric.Silo.Apis;
 using Fabric.Silo.Grains;
 using Fabric.Silo.Identity;
 using Fabric.Silo.Secrets;
+using Fabric.Silo.Secrets.AzureKeyVault;
 
 namespace Fabric.Silo.Hosting;
 
@@ -31,6 +32,7 @@ public static class SiloHostingExtensions
         builder.Services.AddSingleton(sp => LocalSecretProtector.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         builder.Services.Configure<LeaseOptions>(builder.Configuration.GetSection("Fabric:Secrets:Leases"));
         builder.Services.AddSingleton<ISecretSource, LocalSecretSource>();
+        builder.Services.AddAzureKeyVaultSecretSource(builder.Configuration);
         builder.Services.AddSingleton<SecretSourceRegistry>();
         builder.Services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(
             "secret-sources",

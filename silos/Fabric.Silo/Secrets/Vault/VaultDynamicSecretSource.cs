@@ -1,5 +1,6 @@
 using Fabric.Contracts.Servers;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Fabric.Silo.Secrets.Vault;
 
@@ -7,10 +8,14 @@ namespace Fabric.Silo.Secrets.Vault;
 /// <c>vault-dynamic</c>: a leasing secrets engine read with <c>GET /v1/&lt;path&gt;</c>
 /// (<c>{ "path": "database/creds/readonly", "field": "password" }</c>). Every fetch is a new lease;
 /// <see cref="RenewAsync"/> extends it through <c>sys/leases/renew</c>, <see cref="RevokeAsync"/>
-/// ends it through <c>sys/leases/revoke</c>.
+/// ends it through <c>sys/leases/revoke</c>. A path that answers without a lease is treated like KV
+/// (valid for <see cref="VaultOptions.KvRefreshInterval"/> at most, not renewable).
 /// </summary>
-public sealed class VaultDynamicSecretSource(VaultClient vault, TimeProvider time, ILogger<VaultDynamicSecretSource> logger) : ISecretSource
+public sealed class VaultDynamicSecretSource(
+    VaultClient vault, IOptions<VaultOptions> options, TimeProvider time, ILogger<VaultDynamicSecretSource> logger) : ISecretSource
 {
+    private readonly TimeSpan _refresh = options.Value.KvRefreshInterval;
+
     public string Source => CredentialSources.VaultDynamic;
 
     public async Task<SourcedSecret> FetchAsync(CredentialBinding binding, CancellationToken cancellationToken)
@@ -36,14 +41,17 @@ public sealed class VaultDynamicSecretSource(VaultClient vault, TimeProvider tim
             throw;
         }
 
-        var now = time.GetUtcNow();
+        // Without a lease id (a KV v1 path, say) lease_duration is only a refresh hint — 768 h for KV v1:
+        // such a value is re-read like KV, at the latest after KvRefreshInterval.
+        var duration = lease.LeaseId is null || lease.LeaseDuration <= TimeSpan.Zero
+            ? (lease.LeaseDuration > TimeSpan.Zero && lease.LeaseDuration < _refresh ? lease.LeaseDuration : _refresh)
+            : lease.LeaseDuration;
         return new SourcedSecret
         {
             Value = value,
             SourceLeaseId = lease.LeaseId,
-            LeaseDuration = lease.LeaseDuration,
-            // Zero: the engine granted no TTL (it does not lease); the value has no end of its own.
-            ExpiresAt = lease.LeaseDuration > TimeSpan.Zero ? now + lease.LeaseDuration : null,
+            LeaseDuration = duration,
+            ExpiresAt = time.GetUtcNow() + duration,
             Renewable = lease.Renewable && lease.LeaseId is not null,
         };
     }

@@ -41,7 +41,7 @@ public sealed class VaultOptions
     /// </summary>
     public string? CaFile { get; set; }
 
-    /// <summary>KV has no lease: a KV value is re-read this often (its <c>ExpiresAt</c>).</summary>
+    /// <summary>KV has no lease: a KV value (or a <c>vault-dynamic</c> read that came without a lease) is re-read this often.</summary>
     public TimeSpan KvRefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Bound on one Vault call including its retries (the official client's default is 60 s).</summary>

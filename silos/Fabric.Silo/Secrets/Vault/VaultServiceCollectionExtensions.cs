@@ -35,8 +35,11 @@ public static class VaultServiceCollectionExtensions
                 http.Timeout = Timeout.InfiniteTimeSpan;
                 http.MaxResponseContentBufferSize = 1024 * 1024;
             })
+            // X-Vault-Token is a credential: no header value of this client is ever logged (not left
+            // to the framework default, which a host could change).
+            .RedactLoggedHeaders(_ => true)
             .ConfigurePrimaryHttpMessageHandler(sp => VaultHttpHandler.Create(sp.GetRequiredService<IOptions<VaultOptions>>().Value))
-            .AddResilienceHandler("vault", (pipeline, context) =>
+            .AddResilienceHandler("retry", (pipeline, context) =>
                 VaultRetryPolicy.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<VaultOptions>>().Value));
 
         services.TryAddSingleton<VaultClient>();

@@ -45,6 +45,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
     private readonly ConcurrentQueue<VaultRequestRecord> _requests = new();
     private readonly Dictionary<string, TokenEntry> _tokens = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, KvKey>> _kv = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, JsonObject>> _kvV1 = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<string, DbRole>> _databases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LeaseEntry> _leases = new(StringComparer.Ordinal);
     private readonly List<FaultEntry> _faults = [];
@@ -123,6 +124,19 @@ public sealed class VaultApiDouble : IAsyncDisposable
 
     /// <summary><c>…/destroy</c>: the data is gone for good.</summary>
     public void DestroyKvVersion(string mount, string path, int version) => WithVersion(mount, path, version, v => v.Destroyed = true);
+
+    /// <summary>A KV version 1 secret (<c>POST /v1/&lt;mount&gt;/&lt;path&gt;</c>): read back without a lease.</summary>
+    public void PutKvV1(string mount, string path, IReadOnlyDictionary<string, object?> data)
+    {
+        lock (_gate)
+        {
+            if (!_kvV1.TryGetValue(mount, out var paths))
+            {
+                _kvV1[mount] = paths = new(StringComparer.Ordinal);
+            }
+            paths[path] = JsonSerializer.SerializeToNode(data)!.AsObject();
+        }
+    }
 
     public void AddDatabaseRole(string mount, string role, TimeSpan ttl, TimeSpan maxTtl, bool renewable = true)
     {
@@ -224,7 +238,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
             body);
         _requests.Enqueue(record);
 
-        // Overview: every API path is under /v1/.
+        // developer.hashicorp.com/vault/api-docs (overview): every API path is under /v1/.
         if (!fullPath.StartsWith("/v1/", StringComparison.Ordinal))
         {
             await Error(context, 404, []);
@@ -245,7 +259,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         }
         if (Health == VaultHealthState.Sealed)
         {
-            // Overview, status 503: "Vault is down for maintenance or is currently sealed".
+            // developer.hashicorp.com/vault/api-docs#http-status-codes, 503: "Vault is down for maintenance or is currently sealed".
             await Error(context, 503, ["Vault is sealed"]);
             return;
         }
@@ -255,7 +269,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
             return;
         }
 
-        // Overview: a missing, unknown, expired or revoked token is 403 "permission denied".
+        // developer.hashicorp.com/vault/api-docs#http-status-codes, 403 (and #authentication): a missing, unknown, expired or revoked token is 403 "permission denied".
         TokenEntry? token;
         lock (_gate)
         {
@@ -294,11 +308,20 @@ public sealed class VaultApiDouble : IAsyncDisposable
             await GenerateCredentialsAsync(context, segments[0], segments[2]);
             return;
         }
-        // Overview, 404: "Invalid path"; unmounted paths answer with the router's message.
+        if (segments.Length >= 2 && request.Method == "GET" && ReadKvV1(segments[0], path[(segments[0].Length + 1)..]) is { } v1)
+        {
+            // developer.hashicorp.com/vault/api-docs/secret/kv/kv-v1#read-secret: "Sample response" — data at the
+            // top level, lease_id "", renewable false, lease_duration 2764800 (the mount's 768 h refresh hint).
+            var envelope = Envelope(v1, mountType: "kv");
+            envelope["lease_duration"] = 2764800;
+            await Json(context, 200, envelope);
+            return;
+        }
+        // developer.hashicorp.com/vault/api-docs#http-status-codes, 404 "Invalid path"; unmounted paths answer with the router's message.
         await Error(context, 404, [$"no handler for route \"{path}\". route entry not found."]);
     }
 
-    // api-docs/system/health: status by state; body as in its "Sample response" (GET only).
+    // developer.hashicorp.com/vault/api-docs/system/health: status by state; body as in its "Sample response" (GET only).
     private async Task HealthAsync(HttpContext context)
     {
         var (status, sealedState, standby, perfStandby, initialized, dr) = Health switch
@@ -331,7 +354,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         });
     }
 
-    // api-docs/auth/approle#login-with-approle: "Sample response" (auth block: client_token, accessor,
+    // developer.hashicorp.com/vault/api-docs/auth/approle#login-with-approle: "Sample response" (auth block: client_token, accessor,
     // policies, token_policies, metadata, lease_duration, renewable). Bad credentials: 400 "invalid role or secret ID".
     private async Task LoginAsync(HttpContext context, string body)
     {
@@ -353,7 +376,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         await Json(context, 200, Envelope(data: null, auth: AuthBlock(token, token.Ttl)));
     }
 
-    // api-docs/auth/token#lookup-a-token-self: "Sample response" (data.id is the token itself, data.ttl seconds left).
+    // developer.hashicorp.com/vault/api-docs/auth/token#lookup-a-token-self: "Sample response" (data.id is the token itself, data.ttl seconds left).
     private async Task LookupSelfAsync(HttpContext context, TokenEntry token)
     {
         var now = _time.GetUtcNow();
@@ -380,7 +403,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         }));
     }
 
-    // api-docs/auth/token#renew-a-token-self: "Sample response" (auth block with the new lease_duration);
+    // developer.hashicorp.com/vault/api-docs/auth/token#renew-a-token-self: "Sample response" (auth block with the new lease_duration);
     // the TTL restarts from now, never past the max TTL.
     private async Task RenewSelfAsync(HttpContext context, TokenEntry token, string body)
     {
@@ -400,7 +423,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         await Json(context, 200, Envelope(data: null, auth: AuthBlock(token, ttl)));
     }
 
-    // api-docs/secret/kv/kv-v2#read-secret-version: "Sample response" (data.data + data.metadata with
+    // developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#read-secret-version: "Sample response" (data.data + data.metadata with
     // created_time, custom_metadata, deletion_time, destroyed, version). A deleted or destroyed version:
     // 404 with the same envelope and data.data null (github.com/hvac/hvac/issues/955). Unknown path or
     // version: 404 {"errors":[]}.
@@ -439,7 +462,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         await Json(context, gone ? 404 : 200, Envelope(data, mountType: "kv"));
     }
 
-    // api-docs/secret/databases#generate-credentials: "Sample response" (data.username, data.password,
+    // developer.hashicorp.com/vault/api-docs/secret/databases#generate-credentials: "Sample response" (data.username, data.password,
     // lease_id "<mount>/creds/<role>/<id>", lease_duration, renewable true).
     private async Task GenerateCredentialsAsync(HttpContext context, string mount, string role)
     {
@@ -475,7 +498,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         await Json(context, 200, envelope);
     }
 
-    // api-docs/system/leases#renew-lease: "Sample response" {lease_id, renewable, lease_duration}.
+    // developer.hashicorp.com/vault/api-docs/system/leases#renew-lease: "Sample response" {lease_id, renewable, lease_duration}.
     // A revoked, expired or unknown lease (or a non-renewable one): 400 "lease not found or lease is not renewable".
     private async Task RenewLeaseAsync(HttpContext context, string body)
     {
@@ -505,7 +528,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         await Json(context, 200, envelope);
     }
 
-    // api-docs/system/leases#revoke-lease: 204 (empty body), also for a lease that is already gone.
+    // developer.hashicorp.com/vault/api-docs/system/leases#revoke-lease: 204 (empty body), also for a lease that is already gone.
     private async Task RevokeLeaseAsync(HttpContext context, string body)
     {
         var id = ParseObject(body)?["lease_id"]?.GetValue<string>();
@@ -524,6 +547,8 @@ public sealed class VaultApiDouble : IAsyncDisposable
         context.Response.StatusCode = 204;
     }
 
+    // Injected faults, shaped per developer.hashicorp.com/vault/api-docs#http-status-codes: 503 "Vault is sealed",
+    // 500 internal error, any other status with an {"errors":[…]} body; Drop aborts the connection mid-request.
     private static async Task ApplyFault(HttpContext context, string path, VaultFault fault)
     {
         switch (fault.Kind)
@@ -532,7 +557,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
                 context.Abort();
                 return;
             case VaultFaultKind.RateLimited:
-                // docs/concepts/resource-quotas: rate-limited requests get 429 and a Retry-After header.
+                // developer.hashicorp.com/vault/docs/concepts/resource-quotas: rate-limited requests get 429 and a Retry-After header.
                 if (fault.RetryAfter is { } retryAfter)
                 {
                     context.Response.Headers.RetryAfter = retryAfter;
@@ -553,7 +578,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
 
     // ---- helpers -----------------------------------------------------------------------------
 
-    /// <summary>The envelope every logical response carries (api-docs overview; see any "Sample response").</summary>
+    /// <summary>The envelope every logical response carries (developer.hashicorp.com/vault/api-docs overview; see any "Sample response").</summary>
     private static JsonObject Envelope(JsonNode? data, JsonObject? auth = null, string? mountType = null) => new()
     {
         ["request_id"] = Guid.NewGuid().ToString(),
@@ -583,7 +608,7 @@ public sealed class VaultApiDouble : IAsyncDisposable
         ["num_uses"] = 0,
     };
 
-    // Overview, "Error response": {"errors":[…]} with Content-Type exactly application/json (hvac reads
+    // developer.hashicorp.com/vault/api-docs#error-response: {"errors":[…]} with Content-Type exactly application/json (hvac reads
     // the errors only when the header is exactly that).
     private static Task Error(HttpContext context, int status, string[] errors) =>
         Json(context, status, new JsonObject { ["errors"] = Array(errors) });
@@ -623,6 +648,14 @@ public sealed class VaultApiDouble : IAsyncDisposable
         lock (_gate)
         {
             return _kv.ContainsKey(mount);
+        }
+    }
+
+    private JsonObject? ReadKvV1(string mount, string path)
+    {
+        lock (_gate)
+        {
+            return _kvV1.TryGetValue(mount, out var paths) && paths.TryGetValue(path, out var data) ? (JsonObject)data.DeepClone() : null;
         }
     }
 

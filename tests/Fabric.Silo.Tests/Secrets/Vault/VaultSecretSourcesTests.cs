@@ -197,6 +197,23 @@ public sealed class VaultSecretSourcesTests
     }
 
     [Fact]
+    public async Task A_dynamic_read_without_a_lease_is_re_read_after_the_KV_refresh_interval()
+    {
+        await using var h = await VaultHarness.StartAsync(
+            c => c["Fabric:Secrets:Vault:KvRefreshInterval"] = "00:03:00",
+            v => v.PutKvV1("kv", "legacy/api", new Dictionary<string, object?> { ["key"] = "legacy-api-key-value" }));
+
+        var secret = await h.Dynamic.FetchAsync(Dynamic(field: "key", path: "kv/legacy/api"), None);
+
+        Assert.Equal("legacy-api-key-value", secret.Value);
+        Assert.Null(secret.SourceLeaseId);
+        Assert.False(secret.Renewable);
+        Assert.Equal(h.Time.GetUtcNow() + TimeSpan.FromMinutes(3), secret.ExpiresAt);
+        await h.Dynamic.RevokeAsync(secret, None);
+        Assert.DoesNotContain(h.Vault.Requests, r => r.Path == "sys/leases/revoke");
+    }
+
+    [Fact]
     public async Task Health_of_both_sources_follows_sys_health()
     {
         await using var h = await VaultHarness.StartAsync();
