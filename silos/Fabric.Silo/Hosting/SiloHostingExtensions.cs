@@ -4,6 +4,7 @@ using Fabric.Silo.Grains;
 using Fabric.Silo.Identity;
 using Fabric.Silo.Secrets;
 using Fabric.Silo.Secrets.AzureKeyVault;
+using Fabric.Silo.Secrets.Vault;
 
 namespace Fabric.Silo.Hosting;
 
@@ -32,6 +33,7 @@ public static class SiloHostingExtensions
         builder.Services.AddSingleton(sp => LocalSecretProtector.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         builder.Services.Configure<LeaseOptions>(builder.Configuration.GetSection("Fabric:Secrets:Leases"));
         builder.Services.AddSingleton<ISecretSource, LocalSecretSource>();
+        builder.Services.AddVaultSecretSources(builder.Configuration);
         builder.Services.AddAzureKeyVaultSecretSource(builder.Configuration);
         builder.Services.AddSingleton<SecretSourceRegistry>();
         builder.Services.AddHealthChecks().Add(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckRegistration(

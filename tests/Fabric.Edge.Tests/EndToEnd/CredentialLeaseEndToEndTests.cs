@@ -57,6 +57,37 @@ public sealed class CredentialLeaseEndToEndTests(FabricFixture fabric)
         Assert.DoesNotContain(fabric.Upstream.Requests, r => r.Body.Contains(probe, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_per_workload_binding_gives_each_identity_its_own_lease()
+    {
+        var server = FabricFixture.Unique("srv");
+        var secret = FabricFixture.Unique("key");
+        await fabric.PutAsync($"/v1/secrets/{secret}", new { value = "per-workload-" + Guid.NewGuid().ToString("N") });
+        await fabric.PutAsync($"/v1/servers/{server}", new
+        {
+            upstream = fabric.Upstream.Endpoint.ToString(),
+            credential = new { source = "local", @ref = secret, perWorkload = true, inject = new { header = "Authorization", format = "Bearer {secret}" } },
+        });
+        var agents = new[] { FabricFixture.Unique("a"), FabricFixture.Unique("b") }.Select(n => $"spiffe://{FabricFixture.TrustDomain}/agents/{n}").ToArray();
+        await fabric.PutAsync($"/v1/policies/{FabricFixture.Unique("pol")}", new { subjects = agents, rules = new[] { Allow(server, "echo") } });
+
+        var leaseIds = new List<string>();
+        foreach (var agent in agents)
+        {
+            await using var client = await fabric.ConnectAsync(server, await fabric.MintSvidAsync(agent), ProtocolGeneration.Stateless2026);
+            await client.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = agent });
+            var records = await fabric.AuditAsync($"workload={Uri.EscapeDataString(agent)}&decision=allow");
+            leaseIds.Add(records.First(r => r.GetProperty("name").GetString() == "echo").GetProperty("leaseId").GetString()!);
+        }
+
+        Assert.NotEqual(leaseIds[0], leaseIds[1]);
+        using var status = JsonDocument.Parse(await fabric.Admin.GetStringAsync($"/v1/servers/{server}/credential"));
+        Assert.True(status.RootElement.GetProperty("perWorkload").GetBoolean());
+        var leases = status.RootElement.GetProperty("leases").EnumerateArray().ToArray();
+        Assert.Equal(agents.Order(StringComparer.Ordinal), leases.Select(l => l.GetProperty("workload").GetString()!).Order(StringComparer.Ordinal));
+        Assert.Equal(leaseIds.Order(StringComparer.Ordinal), leases.Select(l => l.GetProperty("leaseId").GetString()!).Order(StringComparer.Ordinal));
+    }
+
     private async Task<JsonElement> LastEchoAsync(Scenario scenario)
     {
         var records = await fabric.AuditAsync($"workload={Uri.EscapeDataString(scenario.Agent)}&decision=allow");

@@ -50,6 +50,7 @@ internal static class VaultTestCertificates
 
         var caFile = Path.Combine(Path.GetTempPath(), $"fabric-vault-ca-{Guid.NewGuid():N}.pem");
         File.WriteAllText(caFile, ca.ExportCertificatePem());
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(caFile);
         return (server, caFile, ca);
     }
 }
