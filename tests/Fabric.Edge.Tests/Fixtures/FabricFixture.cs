@@ -21,7 +21,7 @@ namespace Fabric.Edge.Tests.Fixtures;
 /// on loopback port 0 with its SVID from the cluster's CA) and a real MCP server upstream.
 /// Tests share it and keep out of each other's way with unique server names and SPIFFE IDs.
 /// </summary>
-public sealed class FabricFixture : IAsyncLifetime
+public class FabricFixture : IAsyncLifetime
 {
     public const string AdminToken = "e2e-admin-token-0123456789abcdef";
     public const string TrustDomain = "fabric.local";
@@ -40,7 +40,10 @@ public sealed class FabricFixture : IAsyncLifetime
     public WebApplication EdgeApp => _edge!;
     public X509Certificate2Collection Bundle { get; private set; } = [];
 
-    public async Task InitializeAsync()
+    /// <summary>Extra silo arguments (e.g. a secret source's configuration) for derived fixtures.</summary>
+    protected virtual IEnumerable<string> SiloArguments() => [];
+
+    public virtual async Task InitializeAsync()
     {
         var siloPort = FreePort.Next();
         var gatewayPort = FreePort.Next();
@@ -52,7 +55,7 @@ public sealed class FabricFixture : IAsyncLifetime
             $"--Fabric:DataDirectory={_dataDirectory}",
         ];
 
-        _silo = FabricSiloApp.Build([.. shared, "--urls=http://127.0.0.1:0", $"--FABRIC_ADMIN_TOKEN={AdminToken}"], b => Capture(b, SiloLogs));
+        _silo = FabricSiloApp.Build([.. shared, .. SiloArguments(), "--urls=http://127.0.0.1:0", $"--FABRIC_ADMIN_TOKEN={AdminToken}"], b => Capture(b, SiloLogs));
         await _silo.StartAsync();
         ApiUrl = new Uri(Address(_silo));
 
@@ -68,7 +71,7 @@ public sealed class FabricFixture : IAsyncLifetime
         Upstream = await TestMcpServer.StartAsync();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Admin.Dispose();
         await Upstream.DisposeAsync();
