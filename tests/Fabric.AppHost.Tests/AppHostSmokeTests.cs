@@ -74,19 +74,6 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
             Assert.Contains(audit.Records, r => r is { Name: "delete_all_files", Allowed: false, Reason: "explicit-deny", Workload: DemoWorkload });
             Assert.DoesNotContain(adminToken, audit.Json, StringComparison.Ordinal);
 
-            using var diagCts = new CancellationTokenSource();
-            var diag = Task.Run(async () =>
-            {
-                try
-                {
-                    await foreach (var e in app.ResourceNotifications.WatchAsync(diagCts.Token))
-                    {
-                        output.WriteLine($"DIAG {total.Elapsed.TotalSeconds:F2} {e.Resource.Name} {e.Snapshot.State?.Text} exit={e.Snapshot.ExitCode} pid={e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value}");
-                    }
-                }
-                catch (OperationCanceledException) { }
-            });
-            output.WriteLine($"DIAG {total.Elapsed.TotalSeconds:F2} stopping");
             using (var stop = new CancellationTokenSource(StopTimeout))
             {
                 await app.StopAsync(stop.Token);

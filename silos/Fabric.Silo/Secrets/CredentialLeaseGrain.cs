@@ -168,7 +168,8 @@ public sealed partial class CredentialLeaseGrain(
         }
     }
 
-    private async Task AcquireAsync(ISecretSource source, CredentialBinding binding, long revision)
+    /// <summary>Fetches a lease and makes it current; false (and backoff) when the source fails.</summary>
+    private async Task<bool> AcquireAsync(ISecretSource source, CredentialBinding binding, long revision)
     {
         try
         {
@@ -176,10 +177,12 @@ public sealed partial class CredentialLeaseGrain(
             Swap(source, binding, revision, secret);
             Succeeded();
             await GrainFactory.Leases().RegisterAsync(Key);
+            return true;
         }
         catch (SecretSourceException ex)
         {
             Failed(ex);
+            return false;
         }
     }
 
@@ -212,17 +215,9 @@ public sealed partial class CredentialLeaseGrain(
     private async Task ReplaceAsync(ISecretSource source, CredentialBinding binding, long revision)
     {
         var old = _active;
-        try
-        {
-            var secret = await source.FetchAsync(binding, CancellationToken.None);
-            Swap(source, binding, revision, secret);
-            Succeeded();
-            await GrainFactory.Leases().RegisterAsync(Key);
-        }
-        catch (SecretSourceException ex)
+        if (!await AcquireAsync(source, binding, revision))
         {
             // The old lease keeps serving until its own end; after that, credential-unavailable.
-            Failed(ex);
             return;
         }
         await PublishAsync();

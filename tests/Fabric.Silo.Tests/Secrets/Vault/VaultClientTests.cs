@@ -473,7 +473,7 @@ public sealed class VaultClientTests
     [Fact]
     public async Task An_unreachable_server_is_Unavailable()
     {
-        var port = Apis.FreePort.Next();
+        var port = FreePort.Next();
         await using var h = await VaultHarness.StartAsync(c => c["Fabric:Secrets:Vault:Address"] = $"https://127.0.0.1:{port}");
 
         var e = await Assert.ThrowsAsync<SecretSourceException>(() => h.Client.ReadKvAsync("secret", "mcp/github", null, None));

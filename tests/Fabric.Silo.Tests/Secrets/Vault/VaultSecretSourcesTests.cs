@@ -232,7 +232,7 @@ public sealed class VaultSecretSourcesTests
     [Fact]
     public async Task An_unreachable_Vault_is_unhealthy_not_an_exception()
     {
-        await using var h = await VaultHarness.StartAsync(c => c["Fabric:Secrets:Vault:Address"] = $"https://127.0.0.1:{Apis.FreePort.Next()}");
+        await using var h = await VaultHarness.StartAsync(c => c["Fabric:Secrets:Vault:Address"] = $"https://127.0.0.1:{FreePort.Next()}");
 
         var health = await h.Dynamic.CheckHealthAsync(None);
 

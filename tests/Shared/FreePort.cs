@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Fabric.Silo.Tests.Apis;
+namespace Fabric.Testing;
 
 internal static class FreePort
 {

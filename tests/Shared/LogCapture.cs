@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Fabric.Edge.Tests.Fixtures;
+namespace Fabric.Testing;
 
-/// <summary>Captures every log line (message, exception and scope-free state) a host writes, for secret scans.</summary>
+/// <summary>Captures every log line (message, structured state, exception) a host writes, for secret scans.</summary>
 public sealed class LogCapture : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();
@@ -16,7 +16,12 @@ public sealed class LogCapture : ILoggerProvider
 
     private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
     {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull
+        {
+            // Scopes can carry values too (request paths, trace ids): capture them as lines of their own.
+            lines.Enqueue($"Scope {category} {state}");
+            return null;
+        }
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
