@@ -109,6 +109,43 @@ public sealed class EdgeEndToEndTests(FabricFixture fabric)
         Assert.Equal("5", Assert.IsType<TextContentBlock>(Assert.Single(sum.Content)).Text);
     }
 
+    [Theory]
+    [MemberData(nameof(Generations))]
+    public async Task Resources_and_prompts_lists_are_filtered_and_reads_decided_by_uri(ProtocolGeneration generation)
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s =>
+            [new { server = s, effect = "allow", resources = new[] { "file:///readme.txt" }, prompts = new[] { "summarize" } }]);
+        await using var agent = await scenario.ConnectAsync(generation);
+
+        var resources = await agent.Client.ListResourcesAsync();
+        var prompts = await agent.Client.ListPromptsAsync();
+        var readme = await agent.Client.ReadResourceAsync("file:///readme.txt");
+        var secret = await Assert.ThrowsAsync<McpProtocolException>(() => agent.Client.ReadResourceAsync("file:///secrets.txt").AsTask());
+
+        Assert.Equal(["file:///readme.txt"], resources.Select(r => r.Uri));
+        Assert.Equal(["summarize"], prompts.Select(p => p.Name));
+        Assert.Equal("read me", Assert.IsType<TextResourceContents>(Assert.Single(readme.Contents)).Text);
+        Assert.Equal(-32003, (int)secret.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Deleting_a_server_takes_effect_on_the_next_message_of_a_live_session()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "echo")]);
+        await using var agent = await scenario.ConnectAsync(ProtocolGeneration.Stateless2026);
+        await agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "before" });
+
+        using (var deleted = await fabric.Admin.DeleteAsync($"/v1/servers/{scenario.Server}"))
+        {
+            deleted.EnsureSuccessStatusCode();
+        }
+
+        var gone = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "after" }).AsTask());
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Contains("unknown-server", gone.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Disabling_a_workload_refuses_its_next_message_and_counts_its_calls()
     {
