@@ -6,18 +6,24 @@ using Microsoft.Extensions.Options;
 namespace Fabric.Edge.Audit;
 
 /// <summary>
-/// Ships audit records to the cluster's audit grain in batches, off the hot path. The request path
-/// only enqueues (no await, no lock). A batch that fails is retried with backoff (record ids make
-/// the retry idempotent); while the cluster is away records wait in memory up to
-/// <see cref="EdgeOptions.AuditBufferCapacity"/>, beyond which the oldest are dropped and counted.
+/// Ships audit records to the cluster in batches, off the hot path, without losing them:
+/// <code>
+///   request path ─Enqueue─► memory channel ─(group commit, fsync)─► AuditSpool on disk ─batch─► IAuditSink
+///                                                                     ▲ checkpoint after each ack
+/// </code>
+/// The request path only enqueues (no await, no lock). Records are on disk before they are shipped;
+/// a batch that fails is retried with backoff (record ids make a retry idempotent at the grain);
+/// an edge that restarts, or a new edge given the same spool directory, ships what was left.
 /// </summary>
 public sealed partial class AuditShipper : BackgroundService
 {
     private readonly Channel<AuditRecord> _queue;
-    private readonly IClusterClient _cluster;
+    private readonly IAuditSink _sink;
+    private readonly AuditSpool _spool;
     private readonly EdgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<AuditShipper> _logger;
+    private readonly long _recovered;
     private long _enqueued;
     private long _shipped;
     private long _dropped;
@@ -27,19 +33,19 @@ public sealed partial class AuditShipper : BackgroundService
     private int _open;
     private TaskCompletionSource _idle = Completed();
 
-    private static TaskCompletionSource Completed()
+    public AuditShipper(IAuditSink sink, IOptions<EdgeOptions> options, TimeProvider time, ILogger<AuditShipper> logger)
     {
-        var done = new TaskCompletionSource();
-        done.SetResult();
-        return done;
-    }
-
-    public AuditShipper(IClusterClient cluster, IOptions<EdgeOptions> options, TimeProvider time, ILogger<AuditShipper> logger)
-    {
-        _cluster = cluster;
+        _sink = sink;
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _spool = new AuditSpool(_options.ResolveSpoolDirectory(), _options.AuditSpoolMaxBytes);
+        // Records an earlier process left on disk go first; they are not this process's to wait for.
+        _recovered = _spool.CountPending();
+        if (_recovered > 0)
+        {
+            LogRecovered(_logger, _recovered);
+        }
         _queue = Channel.CreateBounded<AuditRecord>(new BoundedChannelOptions(_options.AuditBufferCapacity)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
@@ -47,7 +53,8 @@ public sealed partial class AuditShipper : BackgroundService
         }, _ => Interlocked.Increment(ref _dropped));
     }
 
-    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Records lost to bounded buffers (memory channel overflow, spool over its size cap).</summary>
+    public long Dropped => Interlocked.Read(ref _dropped) + _spool.Dropped;
 
     public void Enqueue(AuditRecord record)
     {
@@ -85,8 +92,9 @@ public sealed partial class AuditShipper : BackgroundService
 
     /// <summary>
     /// Completes when every message in flight has finished and every record produced so far has
-    /// been shipped (or dropped). A client can see its response a moment before the edge writes the
-    /// record, so waiting for in-flight messages is what makes "flush" mean "my calls are audited".
+    /// been acknowledged by the cluster (or dropped). A client can see its response a moment before
+    /// the edge writes the record, so waiting for in-flight messages is what makes "flush" mean
+    /// "my calls are audited".
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
@@ -96,85 +104,82 @@ public sealed partial class AuditShipper : BackgroundService
             idle = _idle.Task;
         }
         await idle.WaitAsync(cancellationToken);
-        await ShippedAsync(cancellationToken);
-    }
-
-    private Task ShippedAsync(CancellationToken cancellationToken)
-    {
         var target = Interlocked.Read(ref _enqueued);
+        Task shipped;
         lock (_waitersLock)
         {
-            if (Interlocked.Read(ref _shipped) + Interlocked.Read(ref _dropped) >= target)
+            if (OwnDone() >= target)
             {
-                return Task.CompletedTask;
+                return;
             }
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((target, done));
-            return done.Task.WaitAsync(cancellationToken);
+            shipped = done.Task;
         }
+        await shipped.WaitAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<AuditRecord>(_options.AuditBatchSize);
         var reader = _queue.Reader;
+        var delay = TimeSpan.FromMilliseconds(100);
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken))
+            while (!stoppingToken.IsCancellationRequested)
             {
-                while (batch.Count < _options.AuditBatchSize && reader.TryRead(out var record))
+                SpoolQueued(reader);
+                var (batch, next) = _spool.Read(_options.AuditBatchSize);
+                if (batch.Count == 0)
                 {
-                    batch.Add(record);
+                    await reader.WaitToReadAsync(stoppingToken);
+                    continue;
                 }
-                await ShipAsync(batch, stoppingToken);
-                batch.Clear();
+                try
+                {
+                    await _sink.AppendAsync(batch);
+                    _spool.Commit(next);
+                    Interlocked.Add(ref _shipped, batch.Count);
+                    ReleaseWaiters();
+                    delay = TimeSpan.FromMilliseconds(100);
+                }
+                catch (Exception ex) when (ex is OrleansException or TimeoutException)
+                {
+                    LogShipFailed(_logger, batch.Count, ex.Message);
+                    // Keep moving new records to disk while the cluster is away.
+                    await Task.Delay(delay, _time, stoppingToken);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Last chance: ship what is queued, bounded by the host's shutdown timeout.
-            while (reader.TryRead(out var record))
-            {
-                batch.Add(record);
-            }
-            if (batch.Count > 0)
-            {
-                try
-                {
-                    await _cluster.Audit().AppendAsync(batch).AsTask().WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
-                }
-                catch (Exception ex) when (ex is OrleansException or TimeoutException)
-                {
-                    LogLostAtShutdown(_logger, batch.Count);
-                }
-            }
+            // Whatever is still queued in memory goes to disk; the next edge process ships it.
+            SpoolQueued(reader);
         }
     }
 
-    private async Task ShipAsync(List<AuditRecord> batch, CancellationToken stoppingToken)
+    public override void Dispose()
     {
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (true)
-        {
-            try
-            {
-                await _cluster.Audit().AppendAsync(batch.ToArray());
-                Interlocked.Add(ref _shipped, batch.Count);
-                ReleaseWaiters();
-                return;
-            }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException)
-            {
-                LogShipFailed(_logger, batch.Count, ex.Message);
-                await Task.Delay(delay, _time, stoppingToken);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-            }
-        }
+        _spool.Dispose();
+        base.Dispose();
     }
+
+    private void SpoolQueued(ChannelReader<AuditRecord> reader)
+    {
+        var batch = new List<AuditRecord>();
+        while (reader.TryRead(out var record))
+        {
+            batch.Add(record);
+        }
+        _spool.Append(batch);
+    }
+
+    /// <summary>This process's records shipped or dropped (recovered records ship first, FIFO).</summary>
+    private long OwnDone() => Math.Max(0, Interlocked.Read(ref _shipped) - _recovered) + Interlocked.Read(ref _dropped) + _spool.Dropped;
 
     private void ReleaseWaiters()
     {
-        var done = Interlocked.Read(ref _shipped) + Interlocked.Read(ref _dropped);
+        var done = OwnDone();
         lock (_waitersLock)
         {
             for (var i = _waiters.Count - 1; i >= 0; i--)
@@ -188,9 +193,16 @@ public sealed partial class AuditShipper : BackgroundService
         }
     }
 
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
+    }
+
     [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Shipping {Count} audit records failed, retrying: {Error}")]
     private static partial void LogShipFailed(ILogger logger, int count, string error);
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Error, Message = "{Count} audit records could not be shipped before shutdown")]
-    private static partial void LogLostAtShutdown(ILogger logger, int count);
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "{Count} audit records left by an earlier edge process will be shipped first")]
+    private static partial void LogRecovered(ILogger logger, long count);
 }

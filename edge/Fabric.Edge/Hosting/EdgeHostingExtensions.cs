@@ -38,6 +38,7 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<EdgeCache>();
         builder.Services.AddSingleton<InvalidationSubscriber>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InvalidationSubscriber>());
+        builder.Services.AddSingleton<IAuditSink, ClusterAuditSink>();
         builder.Services.AddSingleton<AuditShipper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditShipper>());
         builder.Services.AddSingleton<EdgeTelemetry>();

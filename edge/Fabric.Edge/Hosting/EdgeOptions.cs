@@ -41,6 +41,29 @@ public sealed class EdgeOptions
     /// <summary>Audit records per batch shipped to the cluster.</summary>
     public int AuditBatchSize { get; set; } = 256;
 
-    /// <summary>Records held in memory while the cluster is unreachable; beyond it the oldest are dropped and counted.</summary>
+    /// <summary>Records queued in memory before they reach the on-disk spool; beyond it the oldest are dropped and counted.</summary>
     public int AuditBufferCapacity { get; set; } = 100_000;
+
+    /// <summary>
+    /// Where unshipped audit records wait on disk (fsync'd). Default:
+    /// <c>$XDG_DATA_HOME/fabric/edge-&lt;name&gt;/audit</c> (or <c>~/.local/share/…</c>). Give a
+    /// replacement edge the same directory and it ships what its predecessor left.
+    /// </summary>
+    public string? AuditSpoolDirectory { get; set; }
+
+    /// <summary>The spool's size cap; past it the oldest segment is dropped and counted.</summary>
+    public long AuditSpoolMaxBytes { get; set; } = 256L * 1024 * 1024;
+
+    public string ResolveSpoolDirectory()
+    {
+        if (!string.IsNullOrEmpty(AuditSpoolDirectory))
+        {
+            return AuditSpoolDirectory;
+        }
+        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var root = string.IsNullOrEmpty(xdg)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share")
+            : xdg;
+        return Path.Combine(root, "fabric", "edge-" + Name, "audit");
+    }
 }

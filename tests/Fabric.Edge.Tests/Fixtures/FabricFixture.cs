@@ -59,7 +59,7 @@ public class FabricFixture : IAsyncLifetime
         await _silo.StartAsync();
         ApiUrl = new Uri(Address(_silo));
 
-        _edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", "--Fabric:Edge:Name=e2e"], b => Capture(b, EdgeLogs));
+        _edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", "--Fabric:Edge:Name=e2e", $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(_dataDirectory, "edge-audit")}"], b => Capture(b, EdgeLogs));
         await _edge.StartAsync();
         EdgeUrl = new Uri(Address(_edge));
 

@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Fabric.Contracts.Audit;
+
+namespace Fabric.Edge.Audit;
+
+/// <summary>
+/// The edge's on-disk audit buffer: records are appended as JSON lines to numbered segment files and
+/// fsync'd per batch (group commit) before they count as written; a checkpoint file says how far
+/// the cluster has acknowledged. A new edge process with the same directory ships what an earlier
+/// one left behind, in order.
+/// <code>
+///   00000000000000000001.jsonl  ← shipped up to the checkpoint, deleted once fully shipped
+///   00000000000000000002.jsonl  ← appended to
+///   checkpoint                  ← "segment offset", replaced atomically (write temp, fsync, rename)
+/// </code>
+/// A crash mid-append can leave a torn last line; it is skipped (it was never acknowledged to
+/// anyone). Past <see cref="MaxBytes"/> the oldest segment is dropped and counted, never silently.
+/// Single consumer, single producer: the audit shipper's loop owns it.
+/// </summary>
+public sealed class AuditSpool : IDisposable
+{
+    private const string Extension = ".jsonl";
+    private const string CheckpointFile = "checkpoint";
+    private const long SegmentBytes = 8 * 1024 * 1024;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly string _directory;
+    private readonly FileStream _lock;
+    private FileStream? _writer;
+    private long _writerSegment;
+    private (long Segment, long Offset) _checkpoint;
+
+    public AuditSpool(string directory, long maxBytes)
+    {
+        _directory = directory;
+        MaxBytes = maxBytes;
+        Directory.CreateDirectory(directory);
+        try
+        {
+            // One process per spool: a second edge with the same directory would interleave segments.
+            _lock = new FileStream(Path.Combine(directory, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new InvalidOperationException(
+                $"The audit spool '{directory}' is in use by another edge process; give each edge its own Fabric:Edge:AuditSpoolDirectory.", ex);
+        }
+        _checkpoint = ReadCheckpoint();
+        // Never append to a segment an earlier process may have torn: start a fresh one.
+        _writerSegment = Math.Max(Segments().LastOrDefault(), _checkpoint.Segment) + 1;
+    }
+
+    public long MaxBytes { get; }
+
+    /// <summary>Records dropped because the spool outgrew <see cref="MaxBytes"/>.</summary>
+    public long Dropped { get; private set; }
+
+    /// <summary>Appends and fsyncs a batch; when this returns the records survive a crash.</summary>
+    public void Append(IReadOnlyList<AuditRecord> records)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+        if (_writer is null || _writer.Length >= SegmentBytes)
+        {
+            _writer?.Dispose();
+            if (_writer is not null)
+            {
+                _writerSegment++;
+            }
+            _writer = new FileStream(SegmentPath(_writerSegment), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
+        }
+        var buffer = new MemoryStream();
+        foreach (var record in records)
+        {
+            JsonSerializer.Serialize(buffer, record, Json);
+            buffer.WriteByte((byte)'\n');
+        }
+        _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+        _writer.Flush(flushToDisk: true);
+        EnforceLimit();
+    }
+
+    /// <summary>Up to <paramref name="max"/> unacknowledged records in order, and the position after them.</summary>
+    public (IReadOnlyList<AuditRecord> Records, (long Segment, long Offset) Next) Read(int max)
+    {
+        var records = new List<AuditRecord>(Math.Min(max, 1024));
+        var position = _checkpoint;
+        foreach (var segment in Segments().Where(s => s >= _checkpoint.Segment))
+        {
+            var offset = segment == _checkpoint.Segment ? _checkpoint.Offset : 0;
+            using var stream = new FileStream(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            stream.Seek(offset, SeekOrigin.Begin);
+            while (records.Count < max && ReadLine(stream) is { } line)
+            {
+                offset += line.Length + 1;
+                position = (segment, offset);
+                if (TryParse(line) is { } record)
+                {
+                    records.Add(record);
+                }
+            }
+            if (records.Count >= max)
+            {
+                break;
+            }
+            // A segment still being written has no newer one after it; stop at its current end.
+        }
+        return (records, position);
+    }
+
+    /// <summary>How many complete, unacknowledged lines wait on disk (cheap: counts newlines).</summary>
+    public long CountPending()
+    {
+        long count = 0;
+        foreach (var segment in Segments().Where(s => s >= _checkpoint.Segment))
+        {
+            using var stream = new FileStream(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            stream.Seek(segment == _checkpoint.Segment ? _checkpoint.Offset : 0, SeekOrigin.Begin);
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = stream.Read(buffer)) > 0)
+            {
+                count += buffer.AsSpan(0, read).Count((byte)'\n');
+            }
+        }
+        return count;
+    }
+
+    /// <summary>Records everything before <paramref name="next"/> as acknowledged and deletes fully shipped segments.</summary>
+    public void Commit((long Segment, long Offset) next)
+    {
+        _checkpoint = next;
+        var temp = Path.Combine(_directory, CheckpointFile + ".tmp");
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            var text = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{next.Segment} {next.Offset}"));
+            stream.Write(text);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, Path.Combine(_directory, CheckpointFile), overwrite: true);
+        foreach (var segment in Segments().Where(s => s < next.Segment))
+        {
+            File.Delete(SegmentPath(segment));
+        }
+    }
+
+    public void Dispose()
+    {
+        _writer?.Dispose();
+        _lock.Dispose();
+    }
+
+    private void EnforceLimit()
+    {
+        var segments = Segments().ToList();
+        while (segments.Count > 1 && segments.Sum(s => new FileInfo(SegmentPath(s)).Length) > MaxBytes)
+        {
+            var oldest = segments[0];
+            Dropped += File.ReadLines(SegmentPath(oldest)).Count();
+            File.Delete(SegmentPath(oldest));
+            segments.RemoveAt(0);
+            if (_checkpoint.Segment <= oldest)
+            {
+                _checkpoint = (segments[0], 0);
+            }
+        }
+    }
+
+    private (long, long) ReadCheckpoint()
+    {
+        var path = Path.Combine(_directory, CheckpointFile);
+        if (!File.Exists(path))
+        {
+            return (Segments().FirstOrDefault(), 0);
+        }
+        var parts = File.ReadAllText(path).Split(' ');
+        return parts.Length == 2
+            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var segment)
+            && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+                ? (segment, offset)
+                : (Segments().FirstOrDefault(), 0);
+    }
+
+    private IEnumerable<long> Segments() =>
+        Directory.EnumerateFiles(_directory, "*" + Extension)
+            .Select(f => long.TryParse(Path.GetFileNameWithoutExtension(f), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1)
+            .Where(n => n >= 0)
+            .Order();
+
+    private string SegmentPath(long segment) =>
+        Path.Combine(_directory, segment.ToString("D20", CultureInfo.InvariantCulture) + Extension);
+
+    /// <summary>One complete line (without its '\n'), or null at the end or before a torn, unterminated line.</summary>
+    private static byte[]? ReadLine(FileStream stream)
+    {
+        var start = stream.Position;
+        var line = new MemoryStream();
+        int b;
+        while ((b = stream.ReadByte()) >= 0)
+        {
+            if (b == '\n')
+            {
+                return line.ToArray();
+            }
+            line.WriteByte((byte)b);
+        }
+        stream.Position = start;
+        return null;
+    }
+
+    private static AuditRecord? TryParse(byte[] line)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<AuditRecord>(line, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using Fabric.Contracts.Audit;
+using Fabric.Edge.Audit;
+using Fabric.Edge.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Edge.Tests.Audit;
+
+/// <summary>No audit record is lost while the cluster is away, nor when the edge dies: the next edge ships it, once.</summary>
+public sealed class AuditShipperTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "fabric-shipper-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>An audit sink that refuses (as an unreachable cluster does) until opened, and records what it got.</summary>
+    private sealed class GateSink : IAuditSink
+    {
+        private readonly List<AuditRecord> _received = [];
+        public volatile bool Open;
+        public TaskCompletionSource Refused { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IReadOnlyList<AuditRecord> Received
+        {
+            get
+            {
+                lock (_received)
+                {
+                    return [.. _received];
+                }
+            }
+        }
+
+        public Task AppendAsync(IReadOnlyList<AuditRecord> records)
+        {
+            if (!Open)
+            {
+                Refused.TrySetResult();
+                throw new OrleansException("cluster unreachable");
+            }
+            lock (_received)
+            {
+                _received.AddRange(records);
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    private AuditShipper Shipper(IAuditSink sink) => new(
+        sink,
+        Options.Create(new EdgeOptions { Name = "t", AuditSpoolDirectory = _directory, AuditBatchSize = 7 }),
+        TimeProvider.System,
+        NullLogger<AuditShipper>.Instance);
+
+    [Fact]
+    public async Task Records_of_an_edge_that_died_while_the_cluster_was_away_are_shipped_by_the_next_edge_once()
+    {
+        var records = Enumerable.Range(0, 20).Select(AuditSpoolTests.Record).ToList();
+        var down = new GateSink();
+        using (var first = Shipper(down))
+        {
+            await first.StartAsync(CancellationToken.None);
+            foreach (var record in records)
+            {
+                first.Enqueue(record);
+            }
+            await down.Refused.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await first.StopAsync(CancellationToken.None);   // the edge goes away with nothing shipped
+        }
+
+        var up = new GateSink { Open = true };
+        using var second = Shipper(up);
+        await second.StartAsync(CancellationToken.None);
+        var more = AuditSpoolTests.Record(100);
+        second.Enqueue(more);
+        await second.FlushAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await second.StopAsync(CancellationToken.None);
+
+        Assert.Empty(down.Received);
+        Assert.Equal([.. records.Select(r => r.Id), more.Id], up.Received.Select(r => r.Id));
+        Assert.Equal(0, second.Dropped);
+    }
+}
