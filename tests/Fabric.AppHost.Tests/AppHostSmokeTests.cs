@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
@@ -67,7 +68,7 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
 
             using var api = app.CreateHttpClient("silo", "http");
             api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
-            var audit = await WaitForDemoRoundInAuditAsync(api, adminToken);
+            var audit = await WaitForDemoRoundInAuditAsync(app, api, adminToken);
             var audited = total.Elapsed;
 
             Assert.Contains(audit.Records, r => r is { Method: "tools/call", Name: "echo", Allowed: true, Workload: DemoWorkload });
@@ -93,9 +94,26 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
     /// and the edge ships audit in background batches, so polling the API with a deadline is the
     /// honest wait here; the deadline bounds it.
     /// </summary>
-    private async Task<AuditPage> WaitForDemoRoundInAuditAsync(HttpClient api, string adminToken)
+    private async Task<AuditPage> WaitForDemoRoundInAuditAsync(DistributedApplication app, HttpClient api, string adminToken)
     {
         using var deadline = new CancellationTokenSource(AuditTimeout);
+        // A resource without a health check (edge, demo-agent) is "healthy" once started, so it can
+        // still die afterwards: stop waiting the moment any of the four reaches a terminal state.
+        var exited = Task.WhenAny(Resources.Select(resource => app.ResourceNotifications.WaitForResourceAsync(
+            resource, e => KnownResourceStates.TerminalStates.Contains(e.Snapshot.State?.Text), deadline.Token)));
+        var round = PollAuditAsync(api, adminToken, deadline);
+        if (await Task.WhenAny(round, exited) == exited && await exited is { IsCompletedSuccessfully: true } ended)
+        {
+            var e = await ended;
+            await deadline.CancelAsync();
+            Assert.Fail($"Resource '{e.Resource.Name}' reached '{e.Snapshot.State?.Text}' (exit code {e.Snapshot.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "none"}) before the demo round reached the audit; its log is in the test output.");
+        }
+        await deadline.CancelAsync();
+        return await round;
+    }
+
+    private async Task<AuditPage> PollAuditAsync(HttpClient api, string adminToken, CancellationTokenSource deadline)
+    {
         var last = AuditPage.Empty;
         var polls = 0;
         try
