@@ -273,19 +273,25 @@ public sealed class EdgeEndToEndTests(FabricFixture fabric)
     {
         var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "progress")]);
         await using var agent = await scenario.ConnectAsync(ProtocolGeneration.Sessions2025);
-        var progress = new RecordingProgress();
+        var progress = new RecordingProgress(expected: 3);
 
         var result = await agent.Client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, progress);
 
-        // Each notification was delivered before the final result: the SSE stream was not buffered.
+        // Every notification crossed the edge on the response's SSE stream (the SDK may dispatch
+        // them to the handler just after the result, so wait for them, bounded).
         Assert.Equal("done 3", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
+        await progress.All.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal([1f, 2f, 3f], progress.Seen);
     }
 }
 
-internal sealed class RecordingProgress : IProgress<ProgressNotificationValue>
+/// <summary>Records progress values; <see cref="All"/> completes once the expected number arrived.</summary>
+internal sealed class RecordingProgress(int expected) : IProgress<ProgressNotificationValue>
 {
     private readonly List<float> _seen = [];
+    private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task All => _all.Task;
 
     public IReadOnlyList<float> Seen
     {
@@ -303,6 +309,10 @@ internal sealed class RecordingProgress : IProgress<ProgressNotificationValue>
         lock (_seen)
         {
             _seen.Add(value.Progress);
+            if (_seen.Count >= expected)
+            {
+                _all.TrySetResult();
+            }
         }
     }
 }

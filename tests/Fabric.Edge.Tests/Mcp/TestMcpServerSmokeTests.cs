@@ -86,13 +86,14 @@ public sealed class TestMcpServerSmokeTests
     {
         await using var server = await TestMcpServer.StartAsync();
         await using var connected = await McpClients.ConnectAsync(server.Endpoint, generation);
-        var reports = new List<ProgressNotificationValue>();
-        var progress = new SynchronousProgress(reports);
+        var progress = new EndToEnd.RecordingProgress(expected: 3);
 
         var result = await connected.Client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, progress);
 
         Assert.Equal("done 3", Text(result));
-        Assert.Equal([1f, 2f, 3f], reports.Select(r => r.Progress));
+        // The SDK may hand notifications to the handler after the result: wait for them, bounded.
+        await progress.All.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([1f, 2f, 3f], progress.Seen);
     }
 
     [Fact]
@@ -139,14 +140,4 @@ public sealed class TestMcpServerSmokeTests
     }
 
     /// <summary>Progress&lt;T&gt; posts to the thread pool; reports must be in hand when the call returns.</summary>
-    private sealed class SynchronousProgress(List<ProgressNotificationValue> reports) : IProgress<ProgressNotificationValue>
-    {
-        public void Report(ProgressNotificationValue value)
-        {
-            lock (reports)
-            {
-                reports.Add(value);
-            }
-        }
-    }
 }
