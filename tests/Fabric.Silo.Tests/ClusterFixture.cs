@@ -9,7 +9,7 @@ namespace Fabric.Silo.Tests;
 /// <summary>
 /// One in-process Orleans cluster (one silo + client) shared by every test in
 /// <see cref="ClusterCollectionDefinition"/>: memory grain storage named "fabric", <see cref="TimeProvider.System"/>, a local secret
-/// store keyed with <see cref="LocalSecretKey"/> and default <see cref="AuditOptions"/>.
+/// store keyed with <see cref="LocalSecretKey"/> and default <see cref="Fabric.Silo.Audit.AuditOptions"/>.
 /// Grain tests that need more services add them in <see cref="ConfigureSilo"/>; keep keys unique per
 /// test (e.g. a Guid in the key) because grains and their state outlive a single test.
 /// </summary>
@@ -49,7 +49,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         silo.AddMemoryGrainStorage("fabric");
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton(new LocalSecretProtector(LocalSecretKey));
-        silo.Services.Configure<AuditOptions>(_ => { });
+        silo.Services.Configure<Fabric.Silo.Audit.AuditOptions>(_ => { });
+            silo.Services.AddSingleton<Fabric.Silo.Audit.IAuditStore, Fabric.Silo.Audit.MemoryAuditStore>();
     }
 }
 

@@ -26,10 +26,17 @@ public sealed record AuditRecord
     [Id(16)] public string? CredentialSource { get; init; }
 }
 
-/// <summary>A query over the audit log; newest first.</summary>
+/// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>
 [GenerateSerializer, Immutable, Alias("fabric.audit-query")]
 public sealed record AuditQuery(
     [property: Id(0)] string? Workload,
     [property: Id(1)] string? Server,
     [property: Id(2)] bool? Allowed,
-    [property: Id(3)] int Limit);
+    [property: Id(3)] int Limit,
+    [property: Id(4)] string? Cursor = null);
+
+/// <summary>One page of audit records, newest first; <see cref="NextCursor"/> is null on the last page.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.audit-page")]
+public sealed record AuditPage(
+    [property: Id(0)] IReadOnlyList<AuditRecord> Records,
+    [property: Id(1)] string? NextCursor);

@@ -2,7 +2,7 @@ using Fabric.Contracts.Audit;
 
 namespace Fabric.Contracts.Grains;
 
-/// <summary>The bounded, queryable audit log (key "default").</summary>
+/// <summary>The bounded, queryable audit log (key "default"), in memory or in a Redis Stream.</summary>
 [Alias("fabric.IAuditGrain")]
 public interface IAuditGrain : IGrainWithStringKey
 {
@@ -10,5 +10,5 @@ public interface IAuditGrain : IGrainWithStringKey
     ValueTask AppendAsync(IReadOnlyList<AuditRecord> records);
 
     [Alias("Query")]
-    ValueTask<IReadOnlyList<AuditRecord>> QueryAsync(AuditQuery query);
+    ValueTask<AuditPage> QueryAsync(AuditQuery query);
 }

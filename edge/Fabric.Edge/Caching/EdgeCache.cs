@@ -17,7 +17,7 @@ namespace Fabric.Edge.Caching;
 /// served from cache: every decision goes to the cluster, which fails closed when it is unreachable.</item>
 /// </list>
 /// </summary>
-public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptions<EdgeOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Entry<McpServerDefinition?>> _servers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Workload, string Server), Entry<WorkloadGrant>> _grants = new();
@@ -48,7 +48,7 @@ public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> opti
             return entry.Value;
         }
         var epoch = Volatile.Read(ref _epoch);
-        var server = await cluster.Server(name).GetAsync();
+        var server = await calls.RetryAsync(() => cluster.Server(name).GetAsync());
         Store(_servers, name, new Entry<McpServerDefinition?>(server, time.GetUtcNow() + options.Value.CacheTtl), epoch);
         return server;
     }
@@ -61,7 +61,7 @@ public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> opti
             return entry.Value;
         }
         var epoch = Volatile.Read(ref _epoch);
-        var grant = await cluster.Workload(key.Item1).GetGrantAsync(server);
+        var grant = await calls.RetryAsync(() => cluster.Workload(key.Item1).GetGrantAsync(server));
         Store(_grants, key, new Entry<WorkloadGrant>(grant, time.GetUtcNow() + options.Value.CacheTtl), epoch);
         return grant;
     }
@@ -75,7 +75,7 @@ public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> opti
             return new CredentialResult(cached, null);
         }
         var epoch = Volatile.Read(ref _epoch);
-        var result = await cluster.GetGrain<ICredentialLeaseGrain>(leaseKey).GetAsync();
+        var result = await calls.RetryAsync(() => cluster.GetGrain<ICredentialLeaseGrain>(leaseKey).GetAsync());
         if (result.Credential is { } credential && credential.ExpiresAt - options.Value.CredentialSafetyMargin > now)
         {
             Store(_credentials, leaseKey, credential, epoch);
@@ -91,7 +91,7 @@ public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> opti
         {
             return owner;
         }
-        owner = await cluster.GetGrain<ISessionBindingGrain>(key).GetOwnerAsync();
+        owner = await calls.RetryAsync(() => cluster.GetGrain<ISessionBindingGrain>(key).GetOwnerAsync());
         if (owner is not null)
         {
             // Bindings never change owner, so they need no epoch check.
@@ -104,7 +104,7 @@ public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> opti
     public async ValueTask<bool> BindSessionAsync(string server, string sessionId, string workload)
     {
         var key = ISessionBindingGrain.KeyFor(server, sessionId);
-        var bound = await cluster.GetGrain<ISessionBindingGrain>(key).BindAsync(workload);
+        var bound = await calls.RetryAsync(() => cluster.GetGrain<ISessionBindingGrain>(key).BindAsync(workload));
         if (bound)
         {
             _sessionOwners[key] = workload;
@@ -116,7 +116,7 @@ public sealed class EdgeCache(IClusterClient cluster, IOptions<EdgeOptions> opti
     {
         var key = ISessionBindingGrain.KeyFor(server, sessionId);
         _sessionOwners.TryRemove(key, out _);
-        await cluster.GetGrain<ISessionBindingGrain>(key).ForgetAsync();
+        await calls.RetryAsync(() => cluster.GetGrain<ISessionBindingGrain>(key).ForgetAsync());
     }
 
     public void Invalidate(Invalidation invalidation)

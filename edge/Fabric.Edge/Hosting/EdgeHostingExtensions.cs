@@ -18,17 +18,8 @@ public static class EdgeHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddFabricEdge(this WebApplicationBuilder builder)
     {
-        var cluster = builder.Configuration.GetSection(ClusterOptions.Section).Get<ClusterOptions>() ?? new ClusterOptions();
-        builder.UseOrleansClient(client =>
-        {
-            client.UseLocalhostClustering(cluster.GatewayPort, cluster.ServiceId, cluster.ClusterId);
-            // Keep trying while the cluster starts; the edge serves nothing before it has an SVID anyway.
-            client.UseConnectionRetryFilter(async (_, ct) =>
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
-                return true;
-            });
-        });
+        // UseOrleansClient by Fabric:Cluster:Provider (localhost | redis), validated here, at startup.
+        builder.AddFabricClusterClient();
 
         builder.Services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);

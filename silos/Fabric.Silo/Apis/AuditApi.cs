@@ -3,13 +3,16 @@ using Fabric.Contracts.Audit;
 
 namespace Fabric.Silo.Apis;
 
-/// <summary><c>GET /v1/audit?workload=&amp;server=&amp;decision=allow|deny&amp;limit=</c>, newest first.</summary>
+/// <summary>
+/// <c>GET /v1/audit?workload=&amp;server=&amp;decision=allow|deny&amp;limit=&amp;cursor=</c>, newest first;
+/// <c>nextCursor</c> in the answer fetches the next (older) page.
+/// </summary>
 internal static class AuditApi
 {
     public static void MapAuditApi(this RouteGroupBuilder v1)
     {
         // limit is bound as a string: a non-number must be a 400 naming the field, not a binder failure without one.
-        v1.MapGet("/audit", async (string? workload, string? server, string? decision, string? limit, IGrainFactory grains) =>
+        v1.MapGet("/audit", async (string? workload, string? server, string? decision, string? limit, string? cursor, IGrainFactory grains) =>
         {
             bool? allowed = decision switch
             {
@@ -28,8 +31,12 @@ internal static class AuditApi
             {
                 return ApiBody.Field("limit", "limit must be a whole number between 1 and 1000");
             }
-            var records = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count));
-            return TypedResults.Ok(new { records });
+            if (cursor is { Length: > 64 } || (cursor is { Length: > 0 } && !cursor.All(c => char.IsAsciiDigit(c) || c == '-')))
+            {
+                return ApiBody.Field("cursor", "cursor must be a value returned as nextCursor");
+            }
+            var page = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count, cursor));
+            return TypedResults.Ok(new { records = page.Records, nextCursor = page.NextCursor });
         });
     }
 }

@@ -1,3 +1,4 @@
+using Fabric.Silo.Audit;
 using Fabric.Contracts.Hosting;
 using Fabric.Silo.Apis;
 using Fabric.Silo.Grains;
@@ -12,22 +13,13 @@ public static class SiloHostingExtensions
 {
     /// <summary>
     /// The Orleans silo with the fabric's grains: localhost clustering and in-memory storage by
-    /// default (no external service needed), ports and ids from <c>Fabric:Cluster</c>.
+    /// default (no external service needed), or Redis for both (see <see cref="SiloClustering"/>);
+    /// ports and ids from <c>Fabric:Cluster</c>.
     /// </summary>
     public static WebApplicationBuilder AddFabricSilo(this WebApplicationBuilder builder)
     {
-        var cluster = builder.Configuration.GetSection(ClusterOptions.Section).Get<ClusterOptions>() ?? new ClusterOptions();
-        if (!string.Equals(cluster.Provider, "localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException(
-                $"Fabric:Cluster:Provider '{cluster.Provider}' is not supported yet; use 'localhost'.");
-        }
-
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
-            silo.AddMemoryGrainStorage(GrainStorage.Name);
-        });
+        // Clustering and storage by Fabric:Cluster:Provider (localhost | redis); validated here, at startup.
+        builder.UseOrleans(silo => silo.UseFabricClustering(builder.Configuration));
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => LocalSecretProtector.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
@@ -41,7 +33,7 @@ public static class SiloHostingExtensions
             sp => new SecretSourcesHealthCheck(sp.GetRequiredService<SecretSourceRegistry>()),
             failureStatus: null,
             tags: ["ready"]));
-        builder.Services.Configure<AuditOptions>(builder.Configuration.GetSection("Fabric:Audit"));
+        builder.Services.AddFabricAudit(builder.Configuration);
         builder.Services.Configure<TrustDomainOptions>(builder.Configuration.GetSection("Fabric"));
         return builder;
     }

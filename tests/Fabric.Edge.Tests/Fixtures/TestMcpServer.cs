@@ -14,6 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
 using ModelContextProtocol.AspNetCore;
+using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
 namespace Fabric.Edge.Tests.Fixtures;
@@ -148,11 +149,18 @@ public sealed class TestMcpTools
         accessor.HttpContext?.Request.Headers.Authorization.ToString() ?? "";
 
     [McpServerTool(Name = "progress"), Description("Reports progress once per step, pausing between steps.")]
-    public static async Task<string> Progress(int steps, IProgress<ProgressNotificationValue> progress, CancellationToken cancellationToken)
+    public static async Task<string> Progress(int steps, RequestContext<CallToolRequestParams> context, CancellationToken cancellationToken)
     {
+        // Awaited sends (not IProgress, which is fire-and-forget): each notification is on the
+        // response stream before the result, so none can be lost to a stream that already closed.
         for (var step = 1; step <= steps; step++)
         {
-            progress.Report(new ProgressNotificationValue { Progress = step, Total = steps, Message = $"step {step}" });
+            if (context.Params?.ProgressToken is { } token)
+            {
+                await context.Server.NotifyProgressAsync(token,
+                    new ProgressNotificationValue { Progress = step, Total = steps, Message = $"step {step}" },
+                    cancellationToken: cancellationToken);
+            }
             await Task.Delay(50, cancellationToken);
         }
 

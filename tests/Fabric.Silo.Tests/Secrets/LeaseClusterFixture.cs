@@ -30,7 +30,8 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
             silo.AddMemoryGrainStorage(GrainStorage.Name);
             // Only the fabric's grains get the fake clock (keyed lookups are not used by Orleans itself).
             silo.Services.AddSingleton(new LocalSecretProtector([.. Enumerable.Range(1, 32).Select(i => (byte)i)]));
-            silo.Services.Configure<AuditOptions>(_ => { });
+            silo.Services.Configure<Fabric.Silo.Audit.AuditOptions>(_ => { });
+            silo.Services.AddSingleton<Fabric.Silo.Audit.IAuditStore, Fabric.Silo.Audit.MemoryAuditStore>();
             silo.Services.Configure<LeaseOptions>(_ => { });
             silo.Services.AddSingleton<ISecretSource>(Source);
             silo.Services.AddSingleton<ISecretSource, LocalSecretSource>();

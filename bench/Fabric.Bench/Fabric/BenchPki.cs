@@ -1,0 +1,35 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Fabric.Bench.Fabric;
+
+/// <summary>
+/// One PKI for the whole run: every certificate (agents, upstream, YARP, nginx) is an X.509-SVID
+/// minted by the fabric's own CA, and every party trusts only the fabric's bundle. So direct, YARP,
+/// nginx and the edge all do the same mTLS work per connection.
+/// </summary>
+internal sealed class BenchPki(X509Certificate2Collection bundle, string bundlePem)
+{
+    public X509Certificate2Collection Bundle { get; } = bundle;
+    public string BundlePem { get; } = bundlePem;
+
+    /// <summary>Chain validation against the bundle only (never the system store), no revocation check.</summary>
+    public bool Validate(X509Certificate2? certificate)
+    {
+        if (certificate is null)
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(Bundle);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
+    }
+
+    public RemoteCertificateValidationCallback ValidationCallback =>
+        (_, certificate, _, _) => certificate is X509Certificate2 presented && Validate(presented);
+}
+
+/// <summary>A minted SVID, as a usable certificate and as the PEM files nginx wants.</summary>
+internal sealed record Svid(string SpiffeId, X509Certificate2 Certificate, string CertificatePem, string PrivateKeyPem);

@@ -1,0 +1,41 @@
+namespace Fabric.Bench.Fabric;
+
+/// <summary>
+/// What the run registers with the fabric through the management API. The upstream is registered
+/// over https with <c>identity</c> pinned to its SVID, so the edge does mTLS out exactly as YARP and
+/// nginx do (an identity-less https upstream would need a WebPKI certificate).
+/// <list type="bullet">
+/// <item><c>bench</c>: upstream <c>/mcp</c>, a local secret spliced as <c>Authorization: Bearer …</c>.</item>
+/// <item><c>bench-nosplice</c>: the same upstream, no credential binding (splicing off).</item>
+/// <item><c>bench-sse</c>: upstream <c>/mcp/sse</c> (answers as an SSE event), with splicing.</item>
+/// <item><c>bench-rev</c>: the server the revocation probe toggles grants on.</item>
+/// </list>
+/// One policy admits every agent under <c>bench/agents/*</c> to <c>echo</c> and <c>tool-0*</c>
+/// (so <c>tools/list</c> keeps 10 of 50 tools) on the first three.
+/// </summary>
+internal static class FabricRegistration
+{
+    public const string Server = "bench";
+    public const string ServerNoSplice = "bench-nosplice";
+    public const string ServerSse = "bench-sse";
+    public const string ServerRevocation = "bench-rev";
+    public const string AgentsPrefix = "bench/agents";
+    public const string ScalePrefix = "bench/scale";
+
+    public static async Task RegisterAsync(FabricHost fabric, Uri upstream, string upstreamIdentity, CancellationToken cancellationToken)
+    {
+        await fabric.PutAsync("/v1/secrets/bench-key", new { value = "sk-bench-" + Guid.NewGuid().ToString("N") }, cancellationToken);
+        var credential = new { source = "local", @ref = "bench-key", inject = new { header = "Authorization", format = "Bearer {secret}" } };
+        await fabric.PutAsync($"/v1/servers/{Server}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
+        await fabric.PutAsync($"/v1/servers/{ServerNoSplice}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity }, cancellationToken);
+        await fabric.PutAsync($"/v1/servers/{ServerSse}", new { upstream = new Uri(upstream, "/mcp/sse").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
+        await fabric.PutAsync($"/v1/servers/{ServerRevocation}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
+
+        string[] tools = ["echo", "tool-0*"];
+        await fabric.PutAsync("/v1/policies/bench-agents", new
+        {
+            subjects = new[] { $"spiffe://{FabricHost.TrustDomain}/{AgentsPrefix}/*", $"spiffe://{FabricHost.TrustDomain}/{ScalePrefix}/*" },
+            rules = new[] { Server, ServerNoSplice, ServerSse }.Select(server => new { server, effect = "allow", tools }).ToArray(),
+        }, cancellationToken);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Fabric.Bench;
+using Fabric.Bench.Baselines;
+using Fabric.Bench.Fabric;
+using Fabric.Bench.Load;
+using Fabric.Bench.Report;
+using Fabric.Bench.Scenarios;
+using Fabric.Bench.Upstream;
+
+// Issue 5 §1: upstream, baselines (direct, YARP, nginx) and the fabric (silo + edge) on loopback in
+// this process; the scenarios one after another; a markdown table on stdout, JSON with --out.
+var options = BenchOptions.Parse(args);
+using var limit = new CancellationTokenSource(options.HardLimit);
+var ct = limit.Token;
+var clock = Stopwatch.StartNew();
+void Progress(string message) => Console.Error.WriteLine($"[{clock.Elapsed.TotalSeconds,5:0.0}s] {message}");
+
+var machine = await MachineInfo.DetectAsync();
+var loadAtStart = MachineInfo.LoadAverage();
+Progress($"{(options.Quick ? "quick" : "full")} mode on {machine.Cores} cores, SDK {machine.Sdk}");
+var notes = new List<string>
+{
+    "Every party (load generator, upstream, YARP, silo, edge) runs in this one process on the same 2 cores; nginx is a child process. "
+        + "CPU ms / 1000 req is this process's CPU (plus nginx's) over the window: a proxy's own cost is its row minus the direct row.",
+    "One PKI: every certificate is an X.509-SVID from the fabric's CA, every party trusts only the fabric bundle. The upstream is https + required client "
+        + "certificate; the fabric registers it with identity pinned to the upstream's SPIFFE ID, so the edge does mTLS in and out exactly like YARP and nginx "
+        + "(no plain-http shortcut on the fabric path).",
+    "YARP and the edge forward to the upstream over HTTP/2; nginx 1.22 proxies over HTTP/1.1 with keep-alive.",
+};
+
+await using var fabric = await FabricHost.StartAsync(options.FabricArgs, ct);
+if (options.FabricArgs.Count > 0)
+{
+    notes.Add("silo and edge ran with extra arguments: " + string.Join(' ', options.FabricArgs));
+}
+Progress($"silo + edge up at {fabric.EdgeUrl}");
+var upstreamSvid = await fabric.MintAsync("bench/upstream", ct, ["localhost"], ["127.0.0.1"]);
+var yarpSvid = await fabric.MintAsync("bench/yarp", ct, ["localhost"], ["127.0.0.1"]);
+var nginxSvid = await fabric.MintAsync("bench/nginx", ct, ["localhost"], ["127.0.0.1"]);
+var agents = new List<Agent>();
+for (var i = 0; i < options.Agents; i++)
+{
+    agents.Add(new Agent(await fabric.MintAsync($"{FabricRegistration.AgentsPrefix}/a{i:D3}", ct), fabric.Pki));
+}
+using var revocationAgent = new Agent(await fabric.MintAsync("bench/revocation/agent", ct), fabric.Pki);
+
+await using var upstream = await UpstreamServer.StartAsync(upstreamSvid, fabric.Pki, ct);
+await FabricRegistration.RegisterAsync(fabric, upstream.BaseUrl, upstreamSvid.SpiffeId, ct);
+await using var yarp = await YarpPassthrough.StartAsync(yarpSvid, fabric.Pki, upstream.BaseUrl, ct);
+var cpu = new CpuMeter();
+NginxProxy? nginx = null;
+if (options.SkipNginx)
+{
+    notes.Add("nginx skipped (--no-nginx).");
+}
+else
+{
+    var (started, skipped) = await NginxProxy.StartAsync(nginxSvid, fabric.Pki, upstream.BaseUrl, ct);
+    nginx = started;
+    if (skipped is not null)
+    {
+        Progress("nginx baseline SKIPPED: " + skipped);
+        notes.Add("nginx baseline skipped: " + skipped);
+    }
+    else
+    {
+        cpu.AddChildTree(nginx!.MasterPid);
+    }
+}
+Progress($"upstream {upstream.BaseUrl}, yarp {yarp.BaseUrl}, nginx {nginx?.BaseUrl.ToString() ?? "none"}");
+
+try
+{
+    var targets = new Targets(upstream.BaseUrl, yarp.BaseUrl, nginx?.BaseUrl, fabric.EdgeUrl);
+    if (!await Preflight.CheckAsync(targets, agents[0], ct))
+    {
+        notes.Add("nginx baseline dropped: its preflight request failed (see stderr).");
+        targets = targets with { Nginx = null };
+    }
+
+    Progress("scenarios");
+    var results = new List<ScenarioResult>(await new ScenarioRunner(options, targets, agents, fabric, cpu).RunAllAsync(ct));
+
+    Progress($"revocation ({options.RevocationSamples} grant changes)");
+    var revocation = await new RevocationProbe(fabric, revocationAgent, fabric.EdgeUrl)
+        .RunAsync(options.RevocationSamples, options.Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(2), ct);
+
+    Progress($"scale ({options.ScaleWorkloads} workloads)");
+    var (scale, scaleThroughput) = await new ScaleProbe(fabric, cpu).RunAsync(options.ScaleWorkloads, ct);
+    results.Add(scaleThroughput);
+
+    notes.AddRange(results.Where(r => r.Load.Note is not null).Select(r => $"{r.Name}: {r.Load.Note}"));
+    if (options.Quick)
+    {
+        notes.Add($"quick mode: {options.WarmUp.TotalSeconds:0.0} s warm-up + {options.Duration.TotalSeconds:0.0} s per scenario, {options.ScaleWorkloads} workloads; p99 of short windows is noisy — quote full mode.");
+    }
+    notes.Add($"1-minute load average at start {loadAtStart}, at end {MachineInfo.LoadAverage()} on {machine.Cores} cores: "
+        + "anything well above 2 means other processes competed for the CPU during the run, and absolute numbers are not quotable.");
+    var report = ReportBuilder.Build(machine, results, revocation, scale);
+    Console.Out.Write(MarkdownReport.Render(report, results, revocation, scale, notes));
+    if (options.OutPath is { } outPath)
+    {
+        await File.WriteAllTextAsync(outPath, report.ToJson(), ct);
+        Progress($"wrote {outPath}");
+    }
+}
+finally
+{
+    nginx?.Dispose();
+    foreach (var agent in agents)
+    {
+        agent.Dispose();
+    }
+}
+Progress("done");

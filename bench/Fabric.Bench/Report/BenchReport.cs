@@ -1,0 +1,32 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Fabric.Bench.Report;
+
+/// <summary>The JSON file of issue 5 §1, exactly these members (camelCase); ratios are null when a baseline is absent.</summary>
+internal sealed record BenchReport(
+    MachineJson Machine,
+    IReadOnlyList<ScenarioJson> Scenarios,
+    RatiosJson Ratios,
+    RevocationJson Revocation,
+    ScaleJson Scale)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+}
+
+internal sealed record MachineJson(int Cores, string Sdk, string Os);
+
+internal sealed record ScenarioJson(string Name, double Rps, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double CpuMsPer1000);
+
+internal sealed record RatiosJson(double? FabricOverDirect, double? FabricOverYarp, double? FabricOverNginx);
+
+internal sealed record RevocationJson(int Edges, int Samples, double P50Ms, double P99Ms, double MaxMs);
+
+internal sealed record ScaleJson(int Workloads, double BytesPerWorkload);

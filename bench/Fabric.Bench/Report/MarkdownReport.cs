@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Text;
+using Fabric.Bench.Scenarios;
+
+namespace Fabric.Bench.Report;
+
+/// <summary>The markdown printed to stdout: machine, the scenario table, ratios, revocation, scale, and each issue-5 target.</summary>
+internal static class MarkdownReport
+{
+    public static string Render(BenchReport report, IReadOnlyList<ScenarioResult> results, RevocationResult revocation, ScaleResult scale, IReadOnlyList<string> notes)
+    {
+        var text = new StringBuilder();
+        void Line(string line) => text.Append(line).Append('\n');
+        string F(double value, string format = "0.000") => value.ToString(format, CultureInfo.InvariantCulture);
+        string R(double? ratio) => ratio is { } r ? F(r, "0.00") + "×" : "n/a";
+
+        Line($"## Fabric bench — {DateTime.UtcNow:yyyy-MM-dd} — {report.Machine.Cores} cores, SDK {report.Machine.Sdk}, {report.Machine.Os}");
+        Line("");
+        Line("| scenario | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms / 1000 req | failed |");
+        Line("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var result in results)
+        {
+            var l = result.Load;
+            Line($"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {l.Failed} |");
+        }
+        Line("");
+        Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}");
+        Line($"Revocation (1 edge, {report.Revocation.Samples} grant changes, management API call → first denial at the edge): p50 {F(report.Revocation.P50Ms)} ms, p99 {F(report.Revocation.P99Ms)} ms, max {F(report.Revocation.MaxMs)} ms"
+            + $"; the API call itself returned after p50 {F(ReportBuilder.Percentile(revocation.ApiReturnedMs, 0.5))} ms; timeouts {revocation.Timeouts}");
+        Line($"Scale: {scale.Workloads} workload grains activated through IWorkloadGrain.GetGrantAsync at {F(scale.ActivationsPerSecond, "0")}/s: {F(scale.BytesPerWorkload, "0")} B managed heap per workload ({F(scale.WorkingSetBytesPerWorkload, "0")} B working set)");
+        Line("");
+        Line("### Issue 5 targets");
+        foreach (var target in TargetCheck.Evaluate(report, results, scale))
+        {
+            Line("- " + target);
+        }
+        if (notes.Count > 0)
+        {
+            Line("");
+            Line("### Notes");
+            foreach (var note in notes)
+            {
+                Line("- " + note);
+            }
+        }
+        return text.ToString();
+    }
+}

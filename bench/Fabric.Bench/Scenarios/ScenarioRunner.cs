@@ -1,0 +1,175 @@
+using Fabric.Bench.Fabric;
+using Fabric.Bench.Load;
+
+namespace Fabric.Bench.Scenarios;
+
+/// <summary>
+/// The scenario list of issue 5 §1, in one place. Each runs alone (the machine has 2 cores), after a
+/// full GC, with its own warm-up. Quick mode keeps the rows the targets are judged on.
+/// </summary>
+internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IReadOnlyList<Agent> agents, FabricHost fabric, CpuMeter cpu)
+{
+    public const string WarmH2 = "fabric h2 1KiB c32 warm";
+    public const string DirectH2 = "direct h2 1KiB c32";
+    public const string YarpH2 = "yarp h2 1KiB c32";
+    public const string NginxH2 = "nginx h2 1KiB c32";
+    public const string OpenDirect = "direct h2 1KiB open-loop";
+    public const string OpenFabric = "fabric h2 1KiB open-loop";
+    public const string ColdSequential = "fabric h2 1KiB c1 cold";
+
+    private readonly List<ScenarioResult> _results = [];
+    private readonly bool _full = !options.Quick;
+
+    public async Task<IReadOnlyList<ScenarioResult>> RunAllAsync(CancellationToken ct)
+    {
+        var call1K = BenchRequest.ToolsCall(Targets.PlainPath, 1024);
+        var call32K = BenchRequest.ToolsCall(Targets.PlainPath, 32 * 1024);
+        var list = BenchRequest.ToolsList(Targets.PlainPath);
+        var edge1K = BenchRequest.ToolsCall(Targets.EdgePath, 1024);
+        var edge32K = BenchRequest.ToolsCall(Targets.EdgePath, 32 * 1024);
+        var edgeList = BenchRequest.ToolsList(Targets.EdgePath);
+        var h2 = Targets.Http2;
+        var h11 = Targets.Http11;
+        var all = agents.Count;
+
+        await HeadlineAsync(call1K, edge1K, ct);
+
+        // HTTP/1.1: one connection per agent.
+        if (_full)
+        {
+            await ClosedAsync("direct h1.1 1KiB c32", targets.Direct, h11, call1K, all, ct);
+            await ClosedAsync("yarp h1.1 1KiB c32", targets.Yarp, h11, call1K, all, ct);
+            if (targets.Nginx is { } nginx11)
+            {
+                await ClosedAsync("nginx h1.1 1KiB c32", nginx11, h11, call1K, all, ct);
+            }
+        }
+        await ClosedAsync("fabric h1.1 1KiB c32 warm", targets.Edge, h11, edge1K, all, ct);
+
+        // Splicing off (no credential binding) against the same upstream.
+        await ClosedAsync("fabric h2 1KiB c32 splicing off", targets.Edge, h2, BenchRequest.ToolsCall(Targets.EdgeNoSplicePath, 1024), all, ct);
+
+        // SSE answers (one `message` event) instead of application/json.
+        if (_full)
+        {
+            await ClosedAsync("direct h2 1KiB c32 sse", targets.Direct, h2, BenchRequest.ToolsCall(Targets.PlainSsePath, 1024), all, ct);
+        }
+        await ClosedAsync("fabric h2 1KiB c32 sse", targets.Edge, h2, BenchRequest.ToolsCall(Targets.EdgeSsePath, 1024), all, ct);
+
+        // tools/list of 50 tools; through the edge it is buffered and filtered to the 10 the agents may call.
+        if (_full)
+        {
+            await ClosedAsync("direct h2 tools/list 50 c32", targets.Direct, h2, list, all, ct);
+        }
+        await ClosedAsync("fabric h2 tools/list 50 filtered to 10 c32", targets.Edge, h2, edgeList, all, ct);
+
+        // 32 KiB arguments: the edge reads (bounded) the whole message to decide.
+        if (_full)
+        {
+            await ClosedAsync("direct h2 32KiB c32", targets.Direct, h2, call32K, all, ct);
+        }
+        await ClosedAsync("fabric h2 32KiB c32 warm", targets.Edge, h2, edge32K, all, ct);
+
+        // One agent, sequential: latency without queueing; cold = the edge's caches dropped before every request.
+        await ClosedAsync("direct h2 1KiB c1", targets.Direct, h2, call1K, 1, ct);
+        await ClosedAsync("yarp h2 1KiB c1", targets.Yarp, h2, call1K, 1, ct);
+        await ClosedAsync("fabric h2 1KiB c1 warm", targets.Edge, h2, edge1K, 1, ct);
+        await ClosedAsync(ColdSequential, targets.Edge, h2, edge1K, 1, ct, fabric.EdgeCache.InvalidateAll);
+        if (_full)
+        {
+            await ClosedAsync("fabric h2 1KiB c32 cold", targets.Edge, h2, edge1K, all, ct, fabric.EdgeCache.InvalidateAll);
+        }
+
+        // Open loop at a fixed rate: the added p99 target.
+        await OpenAsync(OpenDirect, targets.Direct, call1K, ct);
+        if (_full)
+        {
+            await OpenAsync("yarp h2 1KiB open-loop", targets.Yarp, call1K, ct);
+            if (targets.Nginx is { } nginxOpen)
+            {
+                await OpenAsync("nginx h2 1KiB open-loop", nginxOpen, call1K, ct);
+            }
+        }
+        await OpenAsync(OpenFabric, targets.Edge, edge1K, ct);
+        if (_full)
+        {
+            // A quarter of the rate: the added latency when the machine is not near saturation.
+            await OpenAsync(OpenDirect, targets.Direct, call1K, ct, options.OpenLoopRate / 4);
+            await OpenAsync(OpenFabric, targets.Edge, edge1K, ct, options.OpenLoopRate / 4);
+        }
+        return _results;
+    }
+
+    /// <summary>
+    /// Warm 1 KiB tools/call, HTTP/2, all agents, saturation: direct, YARP, nginx and the fabric in
+    /// interleaved rounds (D Y N F D Y N F …) and summed, so outside load and drift hit all four alike.
+    /// The first pass over every target and protocol is an unmeasured JIT and connection warm-up.
+    /// </summary>
+    private async Task HeadlineAsync(BenchRequest plain, BenchRequest edge, CancellationToken ct)
+    {
+        var rows = new List<(string Name, Uri BaseUrl, BenchRequest Request)>
+        {
+            (DirectH2, targets.Direct, plain),
+            (YarpH2, targets.Yarp, plain),
+        };
+        if (targets.Nginx is { } nginx)
+        {
+            rows.Add((NginxH2, nginx, plain));
+        }
+        rows.Add((WarmH2, targets.Edge, edge));
+
+        foreach (var (_, baseUrl, request) in rows)
+        {
+            foreach (var version in new[] { Targets.Http2, Targets.Http11 })
+            {
+                await ClosedLoop.RunAsync(new LoadPlan(agents, baseUrl, version, request, TimeSpan.Zero, options.WarmUp / 2), cpu, ct);
+            }
+        }
+
+        var measurements = rows.Select(_ => new Measurement()).ToArray();
+        var slice = options.Duration / options.HeadlineRounds;
+        for (var round = 0; round < options.HeadlineRounds; round++)
+        {
+            for (var i = 0; i < rows.Count; i++)
+            {
+                Settle();
+                var plan = new LoadPlan(agents, rows[i].BaseUrl, Targets.Http2, rows[i].Request, TimeSpan.FromMilliseconds(150), slice);
+                await ClosedLoop.RunAsync(plan, cpu, measurements[i], ct);
+            }
+        }
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Add(rows[i].Name, measurements[i].ToResult($"{options.HeadlineRounds} interleaved rounds of {slice.TotalSeconds:0.00} s"));
+        }
+    }
+
+    private async Task ClosedAsync(string name, Uri baseUrl, Version version, BenchRequest request, int agentCount, CancellationToken ct, Action? beforeEach = null)
+    {
+        Settle();
+        var plan = new LoadPlan([.. agents.Take(agentCount)], baseUrl, version, request, options.WarmUp, options.Duration, beforeEach);
+        Add(name, await ClosedLoop.RunAsync(plan, cpu, ct));
+    }
+
+    private async Task OpenAsync(string name, Uri baseUrl, BenchRequest request, CancellationToken ct, int? rate = null)
+    {
+        Settle();
+        var perSecond = rate ?? options.OpenLoopRate;
+        var plan = new LoadPlan(agents, baseUrl, Targets.Http2, request, options.WarmUp, options.Duration);
+        Add($"{name} {perSecond}/s", await OpenLoop.RunAsync(plan, perSecond, cpu, ct));
+    }
+
+    private void Add(string name, LoadResult result)
+    {
+        _results.Add(new ScenarioResult(name, result));
+        Console.Error.WriteLine($"  {name,-40} {result.Rps,9:0} rps  p50 {result.Latency.P50Ms,7:0.000}  p99 {result.Latency.P99Ms,7:0.000} ms"
+            + (result.Failed > 0 ? $"  FAILED {result.Failed}" : ""));
+    }
+
+    /// <summary>Each scenario starts from a collected heap, so one's garbage is not the next one's pause.</summary>
+    private static void Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+}

@@ -1,0 +1,78 @@
+using Fabric.Contracts.Audit;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Silo.Audit;
+
+public sealed class AuditOptions
+{
+    /// <summary>How many records the log keeps (memory: exactly; Redis: approximately, <c>MAXLEN ~</c>).</summary>
+    public int Capacity { get; set; } = 10_000;
+
+    /// <summary>How long a record id is remembered for de-duplication in Redis.</summary>
+    public TimeSpan DeduplicationWindow { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>The Redis stream key.</summary>
+    public string StreamKey { get; set; } = "fabric:audit";
+}
+
+/// <summary>
+/// The embedded default: the newest <see cref="AuditOptions.Capacity"/> records in memory (lost
+/// when the silo stops; use the Redis provider for a durable log). Cursors are positions in arrival order.
+/// </summary>
+public sealed class MemoryAuditStore(IOptions<AuditOptions> options) : IAuditStore
+{
+    private readonly Lock _lock = new();
+    private readonly LinkedList<(long Sequence, AuditRecord Record)> _records = new();
+    private readonly HashSet<Guid> _ids = [];
+    private long _sequence;
+
+    public Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditRecord> records)
+    {
+        var capacity = Math.Max(1, options.Value.Capacity);
+        var fresh = new List<AuditRecord>(records.Count);
+        lock (_lock)
+        {
+            foreach (var record in records)
+            {
+                if (!_ids.Add(record.Id))
+                {
+                    continue;
+                }
+                fresh.Add(record);
+                _records.AddFirst((++_sequence, record));
+                if (_records.Count > capacity)
+                {
+                    _ids.Remove(_records.Last!.Value.Record.Id);
+                    _records.RemoveLast();
+                }
+            }
+        }
+        return Task.FromResult<IReadOnlyList<AuditRecord>>(fresh);
+    }
+
+    public Task<AuditPage> QueryAsync(AuditQuery query)
+    {
+        var limit = Math.Clamp(query.Limit, 1, 1000);
+        long? before = long.TryParse(query.Cursor, System.Globalization.CultureInfo.InvariantCulture, out var cursor) ? cursor : null;
+        lock (_lock)
+        {
+            var page = _records
+                .Where(r => before is null || r.Sequence < before)
+                .Where(r => AuditFilter.Matches(query, r.Record))
+                .Take(limit + 1)
+                .ToList();
+            var more = page.Count > limit;
+            var records = page.Take(limit).ToList();
+            var next = more ? records[^1].Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+            return Task.FromResult(new AuditPage(records.Select(r => r.Record).ToList(), next));
+        }
+    }
+}
+
+internal static class AuditFilter
+{
+    public static bool Matches(AuditQuery query, AuditRecord record) =>
+        (query.Workload is null || string.Equals(record.Workload, query.Workload, StringComparison.Ordinal))
+        && (query.Server is null || string.Equals(record.Server, query.Server, StringComparison.Ordinal))
+        && (query.Allowed is null || record.Allowed == query.Allowed);
+}

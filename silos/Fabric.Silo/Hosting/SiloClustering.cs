@@ -1,0 +1,96 @@
+using Fabric.Contracts.Hosting;
+using Fabric.Silo.Grains;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+using StackExchange.Redis;
+using FabricClusterOptions = Fabric.Contracts.Hosting.ClusterOptions;
+using OrleansClusterOptions = Orleans.Configuration.ClusterOptions;
+
+namespace Fabric.Silo.Hosting;
+
+/// <summary>
+/// Clustering and grain storage for the silo, chosen by <c>Fabric:Cluster:Provider</c>:
+/// <list type="bullet">
+/// <item><c>localhost</c> (default): one silo, development clustering, in-memory state. Orleans'
+/// membership defaults are kept: there is no peer to probe, so tuning would change nothing.</item>
+/// <item><c>redis</c>: membership table and every grain state (CA key and local secrets included,
+/// both encrypted before they reach storage) in the Redis named by <c>ConnectionStrings:redis</c>;
+/// silos advertise <c>Fabric:Cluster:AdvertisedIP</c> (default 127.0.0.1) and detect a dead peer in
+/// about a second (<see cref="MembershipTuning"/>).</item>
+/// </list>
+/// </summary>
+internal static class SiloClustering
+{
+    public static void UseFabricClustering(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var cluster = Read(configuration);
+        if (cluster.IsLocalhost)
+        {
+            silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+            silo.AddMemoryGrainStorage(GrainStorage.Name);
+            return;
+        }
+
+        var redis = ParseRedis(configuration);
+        silo.Configure<OrleansClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+        silo.ConfigureEndpoints(cluster.AdvertisedAddress(), cluster.SiloPort, cluster.GatewayPort);
+        silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+        // Orleans' binary serializer, not the provider's default JSON: state types are [GenerateSerializer]
+        // with [Id]s and aliases, so renaming a type never breaks stored state (JSON writes CLR type names,
+        // and rejects compiler-generated collection types such as those behind collection expressions).
+        silo.AddRedisGrainStorage(GrainStorage.Name, storage => storage.Configure<Serializer>((o, serializer) =>
+        {
+            o.ConfigurationOptions = redis.Clone();
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        }));
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            var tuning = cluster.Membership;
+            o.ProbeTimeout = tuning.ProbeTimeout;
+            o.NumMissedProbesLimit = tuning.NumMissedProbesLimit;
+            o.NumVotesForDeathDeclaration = tuning.NumVotesForDeathDeclaration;
+            o.TableRefreshTimeout = tuning.TableRefreshTimeout;
+            o.IAmAliveTablePublishTimeout = tuning.IAmAliveTablePublishTimeout;
+        });
+    }
+
+    /// <summary>Binds and validates <c>Fabric:Cluster</c>; every problem is reported at once, by key.</summary>
+    public static FabricClusterOptions Read(IConfiguration configuration)
+    {
+        var cluster = configuration.GetSection(FabricClusterOptions.Section).Get<FabricClusterOptions>() ?? new FabricClusterOptions();
+        var errors = cluster.Validate(configuration.GetConnectionString(FabricClusterOptions.RedisConnectionName));
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid cluster configuration: " + string.Join(" ", errors));
+        }
+        return cluster;
+    }
+
+    /// <summary>
+    /// Parses <c>ConnectionStrings:redis</c>. The error names the key and the client's complaint (a
+    /// keyword or a malformed value), never the string itself: it may carry a password.
+    /// </summary>
+    public static ConfigurationOptions ParseRedis(IConfiguration configuration)
+    {
+        const string key = "ConnectionStrings:" + FabricClusterOptions.RedisConnectionName;
+        ConfigurationOptions options;
+        try
+        {
+            options = ConfigurationOptions.Parse(configuration.GetConnectionString(FabricClusterOptions.RedisConnectionName)!);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidOperationException($"Invalid cluster configuration: {key} is not a valid Redis connection string: {ex.Message}", ex);
+        }
+        if (options.EndPoints.Count == 0)
+        {
+            throw new InvalidOperationException($"Invalid cluster configuration: {key} names no Redis endpoint (e.g. 127.0.0.1:6379).");
+        }
+        return options;
+    }
+}
