@@ -43,6 +43,20 @@ public class FabricFixture : IAsyncLifetime
     /// <summary>Extra silo arguments (e.g. a secret source's configuration) for derived fixtures.</summary>
     protected virtual IEnumerable<string> SiloArguments() => [];
 
+    /// <summary>Extra edge arguments for derived fixtures.</summary>
+    protected virtual IEnumerable<string> EdgeArguments() => [];
+
+    /// <summary>Stops the silo (the whole cluster, in this fixture) while the edge keeps running.</summary>
+    public async Task StopSiloAsync()
+    {
+        if (_silo is { } silo)
+        {
+            _silo = null;
+            await silo.StopAsync();
+            await silo.DisposeAsync();
+        }
+    }
+
     public virtual async Task InitializeAsync()
     {
         var siloPort = FreePort.Next();
@@ -59,7 +73,7 @@ public class FabricFixture : IAsyncLifetime
         await _silo.StartAsync();
         ApiUrl = new Uri(Address(_silo));
 
-        _edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", "--Fabric:Edge:Name=e2e", $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(_dataDirectory, "edge-audit")}"], b => Capture(b, EdgeLogs));
+        _edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", "--Fabric:Edge:Name=e2e", $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(_dataDirectory, "edge-audit")}", .. EdgeArguments()], b => Capture(b, EdgeLogs));
         await _edge.StartAsync();
         EdgeUrl = new Uri(Address(_edge));
 

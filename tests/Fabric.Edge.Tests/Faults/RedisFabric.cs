@@ -1,0 +1,218 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Fabric.Contracts.Identity;
+using Fabric.Edge.Audit;
+using Fabric.Edge.Hosting;
+using Fabric.Edge.Tests.Fixtures;
+using Fabric.Silo.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Fabric.Edge.Tests.Faults;
+
+/// <summary>
+/// A Redis-mode fabric in the test process for fault tests: a real <c>redis-server</c>, silo hosts
+/// (<see cref="FabricSiloApp"/>) and any number of edges (<see cref="FabricEdgeApp"/>, each its own
+/// name and audit spool), all in one cluster id, plus a real MCP server upstream.
+/// Every silo gets the same local-secret key, as replicas of one deployment would.
+/// </summary>
+internal sealed class RedisFabric : IAsyncDisposable
+{
+    public const string AdminToken = "fault-admin-token-0123456789abcdef";
+    public const string TrustDomain = "fabric.local";
+
+    private readonly List<WebApplication> _silos = [];
+    private readonly List<WebApplication> _edges = [];
+    private readonly string _secretKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    private RedisFabric(RedisServer redis, string clusterId, string directory)
+    {
+        Redis = redis;
+        ClusterId = clusterId;
+        Directory = directory;
+    }
+
+    public RedisServer Redis { get; }
+
+    public string ClusterId { get; }
+
+    public string Directory { get; }
+
+    public LogCapture Logs { get; } = new();
+
+    public HttpClient Admin { get; private set; } = null!;
+
+    public TestMcpServer Upstream { get; private set; } = null!;
+
+    public X509Certificate2Collection Bundle { get; private set; } = [];
+
+    public IReadOnlyList<WebApplication> Edges => _edges;
+
+    public static async Task<RedisFabric> StartAsync(int silos = 1, params string[] redisArguments)
+    {
+        var redis = await RedisServer.StartAsync(redisArguments);
+        var clusterId = "faults-" + Guid.NewGuid().ToString("N")[..10];
+        var directory = Path.Combine(Path.GetTempPath(), "fabric-faults-" + Guid.NewGuid().ToString("N"));
+        var fabric = new RedisFabric(redis, clusterId, directory);
+        try
+        {
+            for (var i = 0; i < silos; i++)
+            {
+                await fabric.AddSiloAsync();
+            }
+            fabric.Admin = new HttpClient { BaseAddress = new Uri(Address(fabric._silos[0])) };
+            fabric.Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+            fabric.Bundle = SvidPem.LoadCertificates(await fabric.Admin.GetStringAsync("/v1/bundle"));
+            fabric.Upstream = await TestMcpServer.StartAsync();
+            return fabric;
+        }
+        catch
+        {
+            await fabric.DisposeAsync();
+            throw;
+        }
+    }
+
+    public string[] ClusterArguments =>
+    [
+        "--Fabric:Cluster:Provider=redis",
+        $"--ConnectionStrings:redis={Redis.ConnectionString}",
+        $"--Fabric:Cluster:ClusterId={ClusterId}",
+        $"--Fabric:Cluster:ServiceId={ClusterId}",
+    ];
+
+    public async Task<WebApplication> AddSiloAsync()
+    {
+        var silo = FabricSiloApp.Build(
+            [
+                .. ClusterArguments,
+                $"--Fabric:Cluster:SiloPort={FreePort.Next()}",
+                $"--Fabric:Cluster:GatewayPort={FreePort.Next()}",
+                $"--Fabric:DataDirectory={Path.Combine(Directory, "silo-" + _silos.Count)}",
+                $"--Fabric:Secrets:Local:Key={_secretKey}",
+                "--urls=http://127.0.0.1:0",
+                $"--FABRIC_ADMIN_TOKEN={AdminToken}",
+            ],
+            Capture);
+        _silos.Add(silo);
+        await silo.StartAsync();
+        return silo;
+    }
+
+    public async Task<WebApplication> AddEdgeAsync(string name)
+    {
+        var edge = FabricEdgeApp.Build(
+            [
+                .. ClusterArguments,
+                "--urls=https://127.0.0.1:0",
+                $"--Fabric:Edge:Name={name}",
+                $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(Directory, "spool-" + name)}",
+            ],
+            Capture);
+        _edges.Add(edge);
+        await edge.StartAsync();
+        return edge;
+    }
+
+    public static Uri McpUrl(WebApplication edge, string server) => new(new Uri(Address(edge)), "/mcp/" + server);
+
+    public static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..10];
+
+    public async Task PutAsync(string path, object body)
+    {
+        using var response = await Admin.PutAsJsonAsync(path, body);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"PUT {path} → {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    public async Task<X509Certificate2> MintSvidAsync(string spiffeId)
+    {
+        using var response = await Admin.PostAsJsonAsync("/v1/svids", new { spiffeId, ttlSeconds = 3600, dnsNames = Array.Empty<string>() });
+        response.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return SvidPem.LoadCertificate(json.RootElement.GetProperty("certificatePem").GetString()!, json.RootElement.GetProperty("privateKeyPem").GetString()!);
+    }
+
+    /// <summary>Registers a server on the shared upstream with a local credential; returns its name.</summary>
+    public async Task<string> AddServerAsync()
+    {
+        var server = Unique("srv");
+        var secret = Unique("key");
+        await PutAsync($"/v1/secrets/{secret}", new { value = "sk-" + Guid.NewGuid().ToString("N") });
+        await PutAsync($"/v1/servers/{server}", new
+        {
+            upstream = Upstream.Endpoint.ToString(),
+            credential = new { source = "local", @ref = secret, inject = new { header = "Authorization", format = "Bearer {secret}" } },
+        });
+        return server;
+    }
+
+    public Task<ConnectedMcpClient> ConnectAsync(WebApplication edge, string server, X509Certificate2 certificate, ProtocolGeneration generation) =>
+        McpClients.ConnectAsync(McpUrl(edge, server), generation, certificate, ValidateEdge);
+
+    /// <summary>Waits until every audit record the edge has produced so far reached the cluster.</summary>
+    public static Task FlushAuditAsync(WebApplication edge) => edge.Services.GetRequiredService<AuditShipper>().FlushAsync();
+
+    private bool ValidateEdge(HttpRequestMessage _, X509Certificate2? certificate, X509Chain? __, SslPolicyErrors ___)
+    {
+        if (certificate is null)
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(Bundle);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
+    }
+
+    private void Capture(WebApplicationBuilder builder)
+    {
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddProvider(Logs);
+    }
+
+    private static string Address(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    public async ValueTask DisposeAsync()
+    {
+        Admin?.Dispose();
+        if (Upstream is not null)
+        {
+            await Upstream.DisposeAsync();
+        }
+        foreach (var app in Enumerable.Reverse(_edges).Concat(Enumerable.Reverse(_silos)))
+        {
+            try
+            {
+                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await app.StopAsync(stop.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+            }
+            await app.DisposeAsync();
+        }
+        await Redis.DisposeAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
