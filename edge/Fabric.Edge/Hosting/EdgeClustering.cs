@@ -1,3 +1,4 @@
+using Fabric.Contracts.Hosting;
 using Fabric.Edge.Caching;
 using Orleans.Configuration;
 using StackExchange.Redis;
@@ -17,8 +18,8 @@ internal static class EdgeClustering
 {
     public static WebApplicationBuilder AddFabricClusterClient(this WebApplicationBuilder builder)
     {
-        var cluster = Read(builder.Configuration);
-        var redis = cluster.IsRedis ? ParseRedis(builder.Configuration) : null;
+        var cluster = ClusterSettings.Read(builder.Configuration);
+        var redis = cluster.IsRedis ? ClusterSettings.ParseRedis(builder.Configuration) : null;
         builder.UseOrleansClient(client =>
         {
             if (redis is null)
@@ -47,40 +48,5 @@ internal static class EdgeClustering
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ClusterCalls>>()));
         return builder;
-    }
-
-    /// <summary>Binds and validates <c>Fabric:Cluster</c>; every problem is reported at once, by key.</summary>
-    public static FabricClusterOptions Read(IConfiguration configuration)
-    {
-        var cluster = configuration.GetSection(FabricClusterOptions.Section).Get<FabricClusterOptions>() ?? new FabricClusterOptions();
-        var errors = cluster.Validate(configuration.GetConnectionString(FabricClusterOptions.RedisConnectionName));
-        if (errors.Count > 0)
-        {
-            throw new InvalidOperationException("Invalid cluster configuration: " + string.Join(" ", errors));
-        }
-        return cluster;
-    }
-
-    /// <summary>
-    /// Parses <c>ConnectionStrings:redis</c> (the same rules as the silo's <c>SiloClustering.ParseRedis</c>).
-    /// The error names the key and the client's complaint, never the string itself: it may carry a password.
-    /// </summary>
-    public static ConfigurationOptions ParseRedis(IConfiguration configuration)
-    {
-        const string key = "ConnectionStrings:" + FabricClusterOptions.RedisConnectionName;
-        ConfigurationOptions options;
-        try
-        {
-            options = ConfigurationOptions.Parse(configuration.GetConnectionString(FabricClusterOptions.RedisConnectionName)!);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new InvalidOperationException($"Invalid cluster configuration: {key} is not a valid Redis connection string: {ex.Message}", ex);
-        }
-        if (options.EndPoints.Count == 0)
-        {
-            throw new InvalidOperationException($"Invalid cluster configuration: {key} names no Redis endpoint (e.g. 127.0.0.1:6379).");
-        }
-        return options;
     }
 }

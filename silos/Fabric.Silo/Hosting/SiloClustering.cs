@@ -24,7 +24,7 @@ internal static class SiloClustering
 {
     public static void UseFabricClustering(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var cluster = Read(configuration);
+        var cluster = ClusterSettings.Read(configuration);
         if (cluster.IsLocalhost)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
@@ -32,7 +32,7 @@ internal static class SiloClustering
             return;
         }
 
-        var redis = ParseRedis(configuration);
+        var redis = ClusterSettings.ParseRedis(configuration);
         silo.Configure<OrleansClusterOptions>(o =>
         {
             o.ClusterId = cluster.ClusterId;
@@ -57,40 +57,5 @@ internal static class SiloClustering
             o.TableRefreshTimeout = tuning.TableRefreshTimeout;
             o.IAmAliveTablePublishTimeout = tuning.IAmAliveTablePublishTimeout;
         });
-    }
-
-    /// <summary>Binds and validates <c>Fabric:Cluster</c>; every problem is reported at once, by key.</summary>
-    public static FabricClusterOptions Read(IConfiguration configuration)
-    {
-        var cluster = configuration.GetSection(FabricClusterOptions.Section).Get<FabricClusterOptions>() ?? new FabricClusterOptions();
-        var errors = cluster.Validate(configuration.GetConnectionString(FabricClusterOptions.RedisConnectionName));
-        if (errors.Count > 0)
-        {
-            throw new InvalidOperationException("Invalid cluster configuration: " + string.Join(" ", errors));
-        }
-        return cluster;
-    }
-
-    /// <summary>
-    /// Parses <c>ConnectionStrings:redis</c>. The error names the key and the client's complaint (a
-    /// keyword or a malformed value), never the string itself: it may carry a password.
-    /// </summary>
-    public static ConfigurationOptions ParseRedis(IConfiguration configuration)
-    {
-        const string key = "ConnectionStrings:" + FabricClusterOptions.RedisConnectionName;
-        ConfigurationOptions options;
-        try
-        {
-            options = ConfigurationOptions.Parse(configuration.GetConnectionString(FabricClusterOptions.RedisConnectionName)!);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new InvalidOperationException($"Invalid cluster configuration: {key} is not a valid Redis connection string: {ex.Message}", ex);
-        }
-        if (options.EndPoints.Count == 0)
-        {
-            throw new InvalidOperationException($"Invalid cluster configuration: {key} names no Redis endpoint (e.g. 127.0.0.1:6379).");
-        }
-        return options;
     }
 }
