@@ -13,6 +13,15 @@ var builder = DistributedApplication.CreateBuilder(args);
 var adminToken = builder.AddParameter("fabric-admin-token",
     new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: false);
 
+// `-- --cluster redis` (or launch profile "redis"): two silos clustered through a redis-server
+// executable, two edges, the demo; see RedisCluster.cs. Without it, the embedded default below.
+if (RedisCluster.IsSelected(builder.Configuration))
+{
+    RedisCluster.AddTo(builder, adminToken);
+    builder.Build().Run();
+    return;
+}
+
 var silo = builder.AddProject<Projects.Fabric_Silo>("silo", launchProfileName: null)
     .WithHttpEndpoint(port: 5080, name: "http", isProxied: false)
     .WithHttpHealthCheck("/health")
