@@ -67,9 +67,12 @@ internal sealed class RedisFabric : IAsyncDisposable
             {
                 await fabric.AddSiloAsync();
             }
-            fabric.Admin = new HttpClient { BaseAddress = new Uri(Address(fabric._silos[0])) };
-            fabric.Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
-            fabric.Bundle = SvidPem.LoadCertificates(await fabric.Admin.GetStringAsync("/v1/bundle"));
+            if (silos > 0)
+            {
+                var admin = new HttpClient { BaseAddress = new Uri(Address(fabric._silos[0])) };
+                admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+                await fabric.UseAdminAsync(admin);
+            }
             fabric.Upstream = await TestMcpServer.StartAsync();
             return fabric;
         }
@@ -78,6 +81,16 @@ internal sealed class RedisFabric : IAsyncDisposable
             await fabric.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>The local-secret key every silo of this fabric shares (base64, 32 bytes).</summary>
+    public string SecretKey => _secretKey;
+
+    /// <summary>Sends management calls through <paramref name="admin"/> from now on (e.g. a surviving silo's API).</summary>
+    public async Task UseAdminAsync(HttpClient admin)
+    {
+        Admin = admin;
+        Bundle = SvidPem.LoadCertificates(await admin.GetStringAsync("/v1/bundle"));
     }
 
     public string[] ClusterArguments =>
@@ -106,7 +119,7 @@ internal sealed class RedisFabric : IAsyncDisposable
         return silo;
     }
 
-    public async Task<WebApplication> AddEdgeAsync(string name)
+    public async Task<WebApplication> AddEdgeAsync(string name, Action<WebApplicationBuilder>? configure = null)
     {
         var edge = FabricEdgeApp.Build(
             [
@@ -115,11 +128,34 @@ internal sealed class RedisFabric : IAsyncDisposable
                 $"--Fabric:Edge:Name={name}",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(Directory, "spool-" + name)}",
             ],
-            Capture);
+            builder =>
+            {
+                Capture(builder);
+                configure?.Invoke(builder);
+            });
         _edges.Add(edge);
         await edge.StartAsync();
         return edge;
     }
+
+    /// <summary>An admin client for one silo host's management API (owned by the caller).</summary>
+    public static HttpClient AdminFor(WebApplication silo)
+    {
+        var admin = new HttpClient { BaseAddress = new Uri(Address(silo)) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return admin;
+    }
+
+    /// <summary>Stops one silo host gracefully (its grains deactivate and reactivate elsewhere from storage).</summary>
+    public async Task StopSiloAsync(WebApplication silo)
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await silo.StopAsync(stop.Token);
+        await silo.DisposeAsync();
+        _silos.Remove(silo);
+    }
+
+    public IReadOnlyList<WebApplication> Silos => _silos;
 
     public static Uri McpUrl(WebApplication edge, string server) => new(new Uri(Address(edge)), "/mcp/" + server);
 
@@ -189,7 +225,6 @@ internal sealed class RedisFabric : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Admin?.Dispose();
         if (Upstream is not null)
         {
             await Upstream.DisposeAsync();
@@ -205,6 +240,10 @@ internal sealed class RedisFabric : IAsyncDisposable
             {
             }
             await app.DisposeAsync();
+        }
+        if (_silos.Count > 0)
+        {
+            Admin?.Dispose();
         }
         await Redis.DisposeAsync();
         try
