@@ -8,8 +8,12 @@ namespace Fabric.Contracts.Grains;
 [Alias("fabric.IInvalidationHubGrain")]
 public interface IInvalidationHubGrain : IGrainWithStringKey
 {
+    /// <summary>
+    /// Subscribes (or renews) an edge. Returns the hub activation's epoch: an edge that sees it change
+    /// knows the hub was reactivated (a silo died) and drops its caches, since pushes may have been missed.
+    /// </summary>
     [Alias("Subscribe")]
-    ValueTask SubscribeAsync(IFabricObserver observer);
+    ValueTask<Guid> SubscribeAsync(IFabricObserver observer);
 
     [Alias("Unsubscribe")]
     ValueTask UnsubscribeAsync(IFabricObserver observer);

@@ -142,9 +142,12 @@ public sealed partial class AuditShipper : BackgroundService
                     ReleaseWaiters();
                     delay = TimeSpan.FromMilliseconds(100);
                 }
-                catch (Exception ex) when (ex is OrleansException or TimeoutException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogShipFailed(_logger, batch.Count, ex.Message);
+                    // Whatever the cluster answers (unreachable, a store error it could not even
+                    // serialise), the records stay on disk and the loop keeps going: the audit path
+                    // must never take the edge down.
+                    LogShipFailed(_logger, batch.Count, ex.GetType().Name + ": " + ex.Message);
                     // Keep moving new records to disk while the cluster is away.
                     await Task.Delay(delay, _time, stoppingToken);
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));

@@ -20,6 +20,7 @@ internal sealed partial class InvalidationSubscriber(
 {
     private IFabricObserver? _reference;
     private bool _lastFailed = true;
+    private Guid? _epoch;
 
     public Task OnInvalidatedAsync(Invalidation invalidation)
     {
@@ -69,8 +70,12 @@ internal sealed partial class InvalidationSubscriber(
     {
         try
         {
-            await cluster.Hub().SubscribeAsync(_reference!);
-            cache.ConfirmSubscription(resubscribedAfterGap: _lastFailed);
+            var epoch = await cluster.Hub().SubscribeAsync(_reference!);
+            // A new epoch means the hub was reactivated (its silo died): pushes may have been
+            // missed in between, so nothing cached before now is trusted.
+            var hubChanged = _epoch is { } known && known != epoch;
+            cache.ConfirmSubscription(resubscribedAfterGap: _lastFailed || hubChanged);
+            _epoch = epoch;
             _lastFailed = false;
         }
         catch (Exception ex) when (ex is OrleansException or TimeoutException)

@@ -14,11 +14,30 @@ public sealed class AuditGrain(IAuditStore store) : Grain, IAuditGrain
 {
     public async ValueTask AppendAsync(IReadOnlyList<AuditRecord> records)
     {
-        var fresh = await store.AppendAsync(records);
+        IReadOnlyList<AuditRecord> fresh;
+        try
+        {
+            fresh = await store.AppendAsync(records);
+        }
+        catch (StackExchange.Redis.RedisException ex)
+        {
+            // Store exceptions have no Orleans codec; edges retry on OrleansException, their records wait on disk.
+            throw new OrleansException("the audit store is unavailable: " + ex.Message);
+        }
         var counts = fresh.GroupBy(r => r.Workload, StringComparer.Ordinal)
             .Select(g => GrainFactory.Workload(g.Key).RecordAsync(g.LongCount(r => r.Allowed), g.LongCount(r => !r.Allowed)).AsTask());
         await Task.WhenAll(counts);
     }
 
-    public async ValueTask<AuditPage> QueryAsync(AuditQuery query) => await store.QueryAsync(query);
+    public async ValueTask<AuditPage> QueryAsync(AuditQuery query)
+    {
+        try
+        {
+            return await store.QueryAsync(query);
+        }
+        catch (StackExchange.Redis.RedisException ex)
+        {
+            throw new OrleansException("the audit store is unavailable: " + ex.Message);
+        }
+    }
 }

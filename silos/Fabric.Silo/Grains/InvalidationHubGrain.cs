@@ -13,32 +13,48 @@ namespace Fabric.Silo.Grains;
 /// ~80 µs median, and the acknowledgement turns "the PUT returned" into "every edge has dropped
 /// the stale entry", which the revocation guarantee needs.
 /// </remarks>
-public sealed partial class InvalidationHubGrain(ILogger<InvalidationHubGrain> logger, TimeProvider time) : Grain, IInvalidationHubGrain
+public sealed partial class InvalidationHubGrain(
+    [PersistentState("hub", GrainStorage.Name)] IPersistentState<InvalidationHubState> state,
+    ILogger<InvalidationHubGrain> logger,
+    TimeProvider time) : Grain, IInvalidationHubGrain
 {
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(2);
     /// <summary>Edges resubscribe every few seconds; a subscription unrefreshed for this long is dropped.</summary>
     private static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromMinutes(1);
 
     private readonly Dictionary<IFabricObserver, DateTimeOffset> _observers = [];
+    private readonly Guid _epoch = Guid.NewGuid();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // The subscriber set lives in memory only: keep the hub active so edges need not
-        // resubscribe after idle collection.
+        // The subscribers are persisted: when the hub's silo dies, the hub reactivated on another silo
+        // still reaches every edge with the very next change, instead of waiting for resubscriptions.
+        var now = time.GetUtcNow();
+        foreach (var observer in state.State.Observers)
+        {
+            _observers[observer] = now;
+        }
         DelayDeactivation(TimeSpan.FromDays(3650));
         return Task.CompletedTask;
     }
 
-    public ValueTask SubscribeAsync(IFabricObserver observer)
+    public async ValueTask<Guid> SubscribeAsync(IFabricObserver observer)
     {
+        var known = _observers.ContainsKey(observer);
         _observers[observer] = time.GetUtcNow();
-        return ValueTask.CompletedTask;
+        if (!known)
+        {
+            await PersistAsync();
+        }
+        return _epoch;
     }
 
-    public ValueTask UnsubscribeAsync(IFabricObserver observer)
+    public async ValueTask UnsubscribeAsync(IFabricObserver observer)
     {
-        _observers.Remove(observer);
-        return ValueTask.CompletedTask;
+        if (_observers.Remove(observer))
+        {
+            await PersistAsync();
+        }
     }
 
     public async ValueTask PublishAsync(Invalidation invalidation)
@@ -49,6 +65,7 @@ public sealed partial class InvalidationHubGrain(ILogger<InvalidationHubGrain> l
             _observers.Remove(stale);
         }
 
+        var count = _observers.Count;
         var targets = _observers.Keys.ToArray();
         var deliveries = targets.Select(o => DeliverAsync(o, invalidation)).ToArray();
         var delivered = await Task.WhenAll(deliveries);
@@ -58,6 +75,10 @@ public sealed partial class InvalidationHubGrain(ILogger<InvalidationHubGrain> l
             {
                 _observers.Remove(targets[i]);
             }
+        }
+        if (_observers.Count != count || state.State.Observers.Count != _observers.Count)
+        {
+            await PersistAsync();
         }
         LogPublished(logger, invalidation.Kind, invalidation.Key, delivered.Count(d => d), targets.Length);
     }
@@ -78,9 +99,21 @@ public sealed partial class InvalidationHubGrain(ILogger<InvalidationHubGrain> l
         }
     }
 
+    private async Task PersistAsync()
+    {
+        state.State.Observers = [.. _observers.Keys];
+        await state.WriteStateAsync();
+    }
+
     [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "Invalidation {Kind} {Key} delivered to {Delivered}/{Total} edges")]
     private static partial void LogPublished(ILogger logger, InvalidationKind kind, string? key, int delivered, int total);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Invalidation {Kind} not acknowledged by an edge ({Error}); dropping its subscription")]
     private static partial void LogDeliveryFailed(ILogger logger, InvalidationKind kind, string error);
+}
+
+[GenerateSerializer, Alias("fabric.invalidation-hub-state")]
+public sealed class InvalidationHubState
+{
+    [Id(0)] public List<IFabricObserver> Observers { get; set; } = [];
 }

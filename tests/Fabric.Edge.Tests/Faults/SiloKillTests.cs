@@ -144,7 +144,7 @@ public sealed class SiloKillTests(ITestOutputHelper output)
     /// allowed on the edge for more than 12 s after the PUT returned (2 of 3 runs). Skipped until fixed
     /// so CI stays green; remove the Skip to reproduce.
     /// </summary>
-    [Fact(Skip = "Product bug: a revocation right after the hub's silo dies is not pushed to edges (InvalidationHubGrain subscribers are in memory only; InvalidationSubscriber.RenewAsync does not detect the new activation).")]
+    [Fact(Skip = "Open: hub subscribers are now persisted and the edge drops its caches on a new hub epoch, but this scenario still fails on the surviving silo's API answering 500 right after the failover (management calls do not retry rejected grain calls yet).")]
     public async Task A_grant_revoked_right_after_the_hub_silo_dies_is_denied_on_the_next_message()
     {
         await using var fabric = await RedisFabric.StartAsync(silos: 0);
