@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Fabric.Contracts.Grains;
@@ -105,6 +106,24 @@ public sealed class InvalidationHubGrainTests(ClusterFixture fixture)
         // Called for the first publish only: it was dropped after failing.
         Assert.Equal(1, failing.Observer.Calls);
         Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(2), $"publishing took {elapsed.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Subscribers_are_persisted_so_a_reactivated_hub_still_reaches_them_and_the_epoch_is_stable_per_activation()
+    {
+        var observer = new RecordingObserver();
+        await using var edge = await SubscribeAsync(observer);
+        var reference = fixture.Client.CreateObjectReference<IFabricObserver>(observer);
+        var epoch = await Hub.SubscribeAsync(reference);
+
+        var storage = fixture.SiloServices.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>("fabric");
+        var state = new GrainState<Fabric.Silo.Grains.InvalidationHubState>();
+        await storage.ReadStateAsync("hub", ((GrainReference)Hub).GrainId, state);
+
+        Assert.Contains(reference, state.State!.Observers);
+        Assert.Equal(epoch, await Hub.SubscribeAsync(reference));
+        await Hub.UnsubscribeAsync(reference);
+        fixture.Client.DeleteObjectReference<IFabricObserver>(reference);
     }
 
     private async Task<Subscription<T>> SubscribeAsync<T>(T observer) where T : IFabricObserver
