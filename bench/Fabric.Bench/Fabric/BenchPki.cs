@@ -1,3 +1,4 @@
+using Fabric.Contracts.Identity;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
@@ -14,18 +15,7 @@ internal sealed class BenchPki(X509Certificate2Collection bundle, string bundleP
     public string BundlePem { get; } = bundlePem;
 
     /// <summary>Chain validation against the bundle only (never the system store), no revocation check.</summary>
-    public bool Validate(X509Certificate2? certificate)
-    {
-        if (certificate is null)
-        {
-            return false;
-        }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(Bundle);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
-    }
+    public bool Validate(X509Certificate2? certificate) => CustomRootTrust.Chains(certificate, Bundle);
 
     public RemoteCertificateValidationCallback ValidationCallback =>
         (_, certificate, _, _) => certificate is X509Certificate2 presented && Validate(presented);

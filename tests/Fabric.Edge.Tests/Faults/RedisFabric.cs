@@ -198,18 +198,8 @@ internal sealed class RedisFabric : IAsyncDisposable
     /// <summary>Waits until every audit record the edge has produced so far reached the cluster.</summary>
     public static Task FlushAuditAsync(WebApplication edge) => edge.Services.GetRequiredService<AuditShipper>().FlushAsync();
 
-    private bool ValidateEdge(HttpRequestMessage _, X509Certificate2? certificate, X509Chain? __, SslPolicyErrors ___)
-    {
-        if (certificate is null)
-        {
-            return false;
-        }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(Bundle);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
-    }
+    private bool ValidateEdge(HttpRequestMessage _, X509Certificate2? certificate, X509Chain? __, SslPolicyErrors ___) =>
+        CustomRootTrust.Chains(certificate, Bundle);
 
     private void Capture(WebApplicationBuilder builder)
     {

@@ -135,18 +135,8 @@ public class FabricFixture : IAsyncLifetime
     }
 
     /// <summary>Validates the edge's certificate against the fabric's bundle only (never the system store).</summary>
-    public bool ValidateEdge(HttpRequestMessage _, X509Certificate2? certificate, X509Chain? __, SslPolicyErrors ___)
-    {
-        if (certificate is null)
-        {
-            return false;
-        }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(Bundle);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
-    }
+    public bool ValidateEdge(HttpRequestMessage _, X509Certificate2? certificate, X509Chain? __, SslPolicyErrors ___) =>
+        CustomRootTrust.Chains(certificate, Bundle);
 
     public HttpClient AgentHttpClient(X509Certificate2? certificate) => McpClients.CreateHttpClient(certificate, ValidateEdge);
 

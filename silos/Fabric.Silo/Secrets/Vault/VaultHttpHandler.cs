@@ -1,3 +1,4 @@
+using Fabric.Contracts.Identity;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
@@ -49,18 +50,15 @@ internal static class VaultHttpHandler
         {
             return false;
         }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
         // A private Vault CA rarely publishes CRLs/OCSP; the official client does not check revocation either.
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        var intermediates = new X509Certificate2Collection();
         if (presented is not null)
         {
             foreach (var element in presented.ChainElements)
             {
-                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+                intermediates.Add(element.Certificate);
             }
         }
-        return chain.Build(certificate);
+        return CustomRootTrust.Chains(certificate, roots, intermediates);
     }
 }
