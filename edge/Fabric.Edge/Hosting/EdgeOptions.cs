@@ -60,10 +60,6 @@ public sealed class EdgeOptions
         {
             return AuditSpoolDirectory;
         }
-        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-        var root = string.IsNullOrEmpty(xdg)
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share")
-            : xdg;
-        return Path.Combine(root, "fabric", "edge-" + Name, "audit");
+        return Path.Combine(Fabric.Contracts.Hosting.DataDirectory.Default(), "edge-" + Name, "audit");
     }
 }

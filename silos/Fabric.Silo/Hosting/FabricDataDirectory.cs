@@ -12,11 +12,7 @@ public static class FabricDataDirectory
         {
             return configured;
         }
-        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-        var root = string.IsNullOrEmpty(xdg)
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share")
-            : xdg;
-        return Path.Combine(root, "fabric");
+        return Fabric.Contracts.Hosting.DataDirectory.Default();
     }
 
     /// <summary>Reads a private file, or creates it with owner-only (0600) permissions from <paramref name="create"/>.</summary>
