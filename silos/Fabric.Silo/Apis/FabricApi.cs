@@ -1,3 +1,4 @@
+using Fabric.Contracts.Hosting;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
@@ -22,6 +23,10 @@ public static class FabricApi
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(AdminAuthenticationHandler.SchemeName).RequireRole("admin"));
         builder.Services.AddHostedService<AdminTokenAnnouncer>();
+        builder.Services.AddSingleton(sp => new ClusterCalls(
+            ClusterSettings.Read(sp.GetRequiredService<IConfiguration>()).CallRetryBudget,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ClusterCalls>>()));
         return builder;
     }
 
@@ -34,7 +39,7 @@ public static class FabricApi
         app.UseAuthentication();
         app.UseAuthorization();
 
-        var admin = app.MapGroup("/v1").RequireAuthorization(AdminPolicy);
+        var admin = app.MapGroup("/v1").RequireAuthorization(AdminPolicy).AddEndpointFilter<ClusterCallFilter>();
         admin.MapSecretsApi();
         admin.MapServersApi();
         admin.MapPoliciesApi();
@@ -42,7 +47,7 @@ public static class FabricApi
         admin.MapSvidsApi();
         admin.MapDecisionsApi();
         admin.MapAuditApi();
-        app.MapGroup("/v1").MapBundleApi();
+        app.MapGroup("/v1").AddEndpointFilter<ClusterCallFilter>().MapBundleApi();
         return app;
     }
 }

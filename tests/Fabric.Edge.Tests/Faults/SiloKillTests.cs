@@ -137,14 +137,14 @@ public sealed class SiloKillTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Product bug (found by this suite): the invalidation hub keeps its subscribers in memory only. When
-    /// the silo hosting it dies, it reactivates empty on the survivor; the edge's next renewal (every
-    /// <c>SubscriptionRefresh</c>, 5 s) succeeds without noticing the gap, so it never drops its caches, and a
-    /// policy change made meanwhile is published to no edge. Observed: the revoked grant kept being
-    /// allowed on the edge for more than 12 s after the PUT returned (2 of 3 runs). Skipped until fixed
-    /// so CI stays green; remove the Skip to reproduce.
+    /// The hub's silo dies; the grant is revoked through the survivor's API; the edge's next message is denied.
+    /// Found two product bugs when it was written: the hub kept its subscribers in memory only (a hub
+    /// reactivated on the survivor published the change to no edge: the revoked grant stayed allowed for
+    /// more than 12 s), and the survivor's API answered 500 to calls rejected during the failover. Now the
+    /// hub's subscribers are persisted, edges drop their caches on a new hub epoch, and the API retries
+    /// rejected idempotent calls (<c>ClusterCallFilter</c>).
     /// </summary>
-    [Fact(Skip = "Open: hub subscribers are now persisted and the edge drops its caches on a new hub epoch, but this scenario still fails on the surviving silo's API answering 500 right after the failover (management calls do not retry rejected grain calls yet).")]
+    [Fact]
     public async Task A_grant_revoked_right_after_the_hub_silo_dies_is_denied_on_the_next_message()
     {
         await using var fabric = await RedisFabric.StartAsync(silos: 0);

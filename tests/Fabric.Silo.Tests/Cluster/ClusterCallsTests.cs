@@ -1,11 +1,11 @@
 using System.Reflection;
-using Fabric.Edge.Caching;
+using Fabric.Contracts.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
 
 namespace Fabric.Silo.Tests.Cluster;
 
-/// <summary>The edge's bounded retry of grain calls rejected while a dead silo is being declared.</summary>
+/// <summary>The bounded retry (edges and the management API) of grain calls rejected while a dead silo is being declared.</summary>
 public sealed class ClusterCallsTests
 {
     private static ClusterCalls Calls(TimeSpan budget) => new(budget, TimeProvider.System, NullLogger<ClusterCalls>.Instance);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Fabric.Contracts.Grains;
 using Fabric.Contracts.Identity;
@@ -97,39 +98,58 @@ public sealed class RedisClusterTests(RedisFixture fixture) : IClassFixture<Redi
     }
 
     [Fact]
-    public async Task Two_hosts_form_one_cluster_and_the_policy_catalog_is_activated_once()
+    public async Task A_second_host_joining_does_not_activate_the_policy_catalog_or_the_CA_again()
     {
         var clusterId = Unique("pair");
-        await using var a = await RedisSiloHost.StartAsync(fixture.Redis, clusterId, _dataDirectory);
-        await using var b = await RedisSiloHost.StartAsync(fixture.Redis, clusterId, _dataDirectory);
+        var policy = Unique("pol");
+        Task<string> PutPolicyAsync(RedisSiloHost through, int i) => PutAsync(through, "/v1/policies/" + policy, new
+        {
+            subjects = new[] { $"spiffe://{TrustDomain}/agents/{i}" },
+            rules = new[] { new { server = "tools", effect = "allow" } },
+        });
 
-        // Both see both as active, each through its own membership view.
+        // The first host activates both singletons before the second exists.
+        await using var a = await RedisSiloHost.StartAsync(fixture.Redis, clusterId, _dataDirectory);
+        var versions = new List<long> { (long)JsonNode.Parse(await PutPolicyAsync(a, 0))!["version"]! };
+        var bundle = await GetAsync(a, "/v1/bundle");
+        var catalog = ((GrainReference)a.Grains.Catalog()).GrainId;
+        var authority = ((GrainReference)a.Grains.Authority(TrustDomain)).GrainId;
+        await AssertActivatedOnceAsync(a, a.SiloPort);
+
+        await using var b = await RedisSiloHost.StartAsync(fixture.Redis, clusterId, _dataDirectory);
         await WaitForActiveSilosAsync(a, 2);
         await WaitForActiveSilosAsync(b, 2);
         var hosts = await a.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
         Assert.Equal(new[] { a.SiloPort, b.SiloPort }.Order(), hosts.Keys.Select(s => s.Endpoint.Port).Order());
 
-        // Writes alternate between the two APIs; one catalog activation means one version sequence.
-        var policy = Unique("pol");
-        var versions = new List<long>();
-        for (var i = 0; i < 4; i++)
+        // The joiner's API reaches the same activations: writes alternate between the two APIs and form
+        // one version sequence, the joiner serves the same CA (not a new one) and mints from it.
+        for (var i = 1; i < 5; i++)
         {
             var through = i % 2 == 0 ? a : b;
-            var stored = JsonNode.Parse(await PutAsync(through, "/v1/policies/" + policy, new
-            {
-                subjects = new[] { $"spiffe://{TrustDomain}/agents/{i}" },
-                rules = new[] { new { server = "tools", effect = "allow" } },
-            }))!;
+            var stored = JsonNode.Parse(await PutPolicyAsync(through, i))!;
             versions.Add((long)stored["version"]!);
             var other = through == a ? b : a;
             var read = JsonNode.Parse(await GetAsync(other, "/v1/policies/" + policy))!;
             Assert.True(JsonNode.DeepEquals(stored, read), $"{stored} vs {read}");
         }
-        Assert.Equal(Enumerable.Range(0, 4).Select(i => versions[0] + i), versions);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => versions[0] + i), versions);
+        Assert.Equal(bundle, await GetAsync(b, "/v1/bundle"));
+        var svid = await b.Grains.Authority(TrustDomain).IssueAsync(new SvidRequest($"spiffe://{TrustDomain}/agents/joiner", TimeSpan.FromMinutes(5), [], []));
+        using var leaf = X509Certificate2.CreateFromPem(svid.CertificatePem);
+        var validation = X509SvidValidator.Validate(leaf, null, TrustBundleSet.FromPem(TrustDomain, bundle), DateTimeOffset.UtcNow);
+        Assert.True(validation.IsValid, validation.ToString());
 
-        var catalog = (GrainReference)a.Grains.Catalog();
-        var statistics = await a.Grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
-        Assert.Single(statistics, s => s.GrainId == catalog.GrainId);
+        // Still one activation of each, still on the first host.
+        await AssertActivatedOnceAsync(a, a.SiloPort);
+        await AssertActivatedOnceAsync(b, a.SiloPort);
+
+        async Task AssertActivatedOnceAsync(RedisSiloHost asking, int expectedSiloPort)
+        {
+            var statistics = await asking.Grains.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+            Assert.Equal(expectedSiloPort, Assert.Single(statistics, s => s.GrainId == catalog).SiloAddress.Endpoint.Port);
+            Assert.Equal(expectedSiloPort, Assert.Single(statistics, s => s.GrainId == authority).SiloAddress.Endpoint.Port);
+        }
     }
 
     [Fact]
