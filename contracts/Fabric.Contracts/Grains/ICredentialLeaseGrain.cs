@@ -66,8 +66,12 @@ public interface ILeaseDirectoryGrain : IGrainWithStringKey
 {
     // One-way: a lease grain registers from inside its own calls, which a running reconcile
     // may be waiting on; an awaited call back into the directory would deadlock.
+    /// <summary>
+    /// Records a lease grain that holds a lease, with the local secret it was built on (null for the
+    /// other sources), so a secret change reaches only the leases built on it.
+    /// </summary>
     [Alias("Register"), OneWay]
-    ValueTask RegisterAsync(string leaseKey);
+    ValueTask RegisterAsync(string leaseKey, string? localSecret);
 
     [Alias("Unregister"), OneWay]
     ValueTask UnregisterAsync(string leaseKey);
@@ -76,9 +80,19 @@ public interface ILeaseDirectoryGrain : IGrainWithStringKey
     [Alias("ListForServer")]
     ValueTask<IReadOnlyList<string>> ListForServerAsync(string server);
 
-    /// <summary>Asks the matching leases to reconcile: all when both filters are null.</summary>
+    // Each returns the keys of the leases it asked to reconcile.
+
+    /// <summary>A server or a workload changed: its leases (all when both filters are null).</summary>
     [Alias("Reconcile")]
-    ValueTask ReconcileAsync(string? server, string? workload);
+    ValueTask<IReadOnlyList<string>> ReconcileAsync(string? server, string? workload);
+
+    /// <summary>A grant changed: only per-workload leases depend on grants.</summary>
+    [Alias("ReconcilePerWorkload")]
+    ValueTask<IReadOnlyList<string>> ReconcilePerWorkloadAsync();
+
+    /// <summary>A local secret changed: the leases built on it (and any registered before sources were recorded).</summary>
+    [Alias("ReconcileLocalSecret")]
+    ValueTask<IReadOnlyList<string>> ReconcileLocalSecretAsync(string name);
 }
 
 /// <summary>The local encrypted secret store (key "local"). Values go in, never come back out of the API.</summary>

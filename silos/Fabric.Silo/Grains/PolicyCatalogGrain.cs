@@ -62,6 +62,6 @@ public sealed class PolicyCatalogGrain(
         await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Catalog, null, version));
         // A grant that went away ends the per-workload leases it held.
-        await GrainFactory.Leases().ReconcileAsync(null, null);
+        await GrainFactory.Leases().ReconcilePerWorkloadAsync();
     }
 }

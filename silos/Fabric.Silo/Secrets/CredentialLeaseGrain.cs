@@ -176,7 +176,7 @@ public sealed partial class CredentialLeaseGrain(
             var secret = await source.FetchAsync(binding, CancellationToken.None);
             Swap(source, binding, revision, secret);
             Succeeded();
-            await GrainFactory.Leases().RegisterAsync(Key);
+            await GrainFactory.Leases().RegisterAsync(Key, binding.Source == CredentialSources.Local ? binding.Ref : null);
             return true;
         }
         catch (SecretSourceException ex)

@@ -37,7 +37,7 @@ public sealed class SecretStoreGrain(
             Revision = (existing?.Revision ?? 0) + 1,
         };
         await state.WriteStateAsync();
-        await PublishAsync();
+        await PublishAsync(name);
     }
 
     public async ValueTask<bool> DeleteAsync(string name)
@@ -47,7 +47,7 @@ public sealed class SecretStoreGrain(
             return false;
         }
         await state.WriteStateAsync();
-        await PublishAsync();
+        await PublishAsync(name);
         return true;
     }
 
@@ -63,9 +63,9 @@ public sealed class SecretStoreGrain(
 
     // Leases built on a changed secret replace themselves (and push that to the edges); edges
     // also drop every cached credential, since they cannot tell which ones used this secret.
-    private async Task PublishAsync()
+    private async Task PublishAsync(string name)
     {
-        await GrainFactory.Leases().ReconcileAsync(null, null);
+        await GrainFactory.Leases().ReconcileLocalSecretAsync(name);
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Credential, null, 0));
     }
 }

@@ -174,6 +174,51 @@ public sealed class CredentialLeaseGrainTests(LeaseClusterFixture fixture) : IAs
     }
 
     [Fact]
+    public async Task A_change_reaches_only_the_leases_it_may_end()
+    {
+        var agent = $"spiffe://fabric.local/agents/{Guid.NewGuid():N}";
+        var policy = "p-" + Guid.NewGuid().ToString("N")[..8];
+        var (secretA, secretB) = ("a-" + _server, "b-" + _server);
+        await Grains.LocalSecrets().PutAsync(secretA, "value-a");
+        await Grains.LocalSecrets().PutAsync(secretB, "value-b");
+        async Task<string> LeasedAsync(string server, CredentialBinding binding, string? workload = null)
+        {
+            await Grains.Server(server).PutAsync(new Uri("https://tools.example/mcp"), null, binding);
+            var key = ICredentialLeaseGrain.KeyFor(server, workload);
+            Assert.NotNull((await Grains.Lease(key).GetAsync()).Credential);
+            return key;
+        }
+        CredentialBinding Local(string secret) => new(CredentialSources.Local, secret, false, new InjectSpec("Authorization", "Bearer {secret}"));
+        await Grains.Catalog().PutAsync(new PolicyDocument(policy, [agent], [new PolicyRule(_server + "-w", PolicyEffect.Allow, ["*"])]));
+        var shared = await LeasedAsync(_server, Binding());
+        var perWorkload = await LeasedAsync(_server + "-w", Binding(perWorkload: true), agent);
+        var onA = await LeasedAsync(_server + "-a", Local(secretA));
+        var onB = await LeasedAsync(_server + "-b", Local(secretB));
+
+        var afterGrantChange = await Grains.Leases().ReconcilePerWorkloadAsync();
+        Assert.Contains(perWorkload, afterGrantChange);
+        Assert.DoesNotContain(shared, afterGrantChange);
+        Assert.DoesNotContain(onA, afterGrantChange);
+
+        var afterSecretChange = await Grains.Leases().ReconcileLocalSecretAsync(secretA);
+        Assert.Contains(onA, afterSecretChange);
+        Assert.DoesNotContain(onB, afterSecretChange);
+        Assert.DoesNotContain(shared, afterSecretChange);
+        Assert.DoesNotContain(perWorkload, afterSecretChange);
+
+        // Rebinding the server to secret B moves its lease: a change to A no longer reaches it, one to B does.
+        await Grains.Server(_server + "-a").PutAsync(new Uri("https://tools.example/mcp"), null, Local(secretB));
+        Assert.Equal("Bearer value-b", (await Grains.Lease(onA).GetAsync()).Credential!.HeaderValue);
+        Assert.DoesNotContain(onA, await Grains.Leases().ReconcileLocalSecretAsync(secretA));
+        Assert.Contains(onA, await Grains.Leases().ReconcileLocalSecretAsync(secretB));
+
+        // And the real change still lands: a new value for B is what both its leases hand out next.
+        await Grains.LocalSecrets().PutAsync(secretB, "value-b2");
+        Assert.Equal("Bearer value-b2", (await Grains.Lease(onA).GetAsync()).Credential!.HeaderValue);
+        Assert.Equal("Bearer value-b2", (await Grains.Lease(onB).GetAsync()).Credential!.HeaderValue);
+    }
+
+    [Fact]
     public async Task The_status_names_the_lease_but_never_shows_the_value()
     {
         var lease = await ServerWithLeaseAsync();
