@@ -81,9 +81,13 @@ try
     Progress("scenarios");
     var results = new List<ScenarioResult>(await new ScenarioRunner(options, targets, agents, fabric, cpu).RunAllAsync(ct));
 
-    Progress($"revocation ({options.RevocationSamples} grant changes)");
-    var revocation = await new RevocationProbe(fabric, revocationAgent, fabric.EdgeUrl)
-        .RunAsync(options.RevocationSamples, options.Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(2), ct);
+    var revocations = new List<RevocationResult>();
+    foreach (var edges in (IReadOnlyList<Uri>[])[[fabric.EdgeUrl], fabric.EdgeUrls])
+    {
+        Progress($"revocation ({options.RevocationSamples} grant changes, {edges.Count} edge(s))");
+        revocations.Add(await new RevocationProbe(fabric, revocationAgent, edges)
+            .RunAsync(options.RevocationSamples, options.Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(2), ct));
+    }
 
     Progress($"scale ({options.ScaleWorkloads} workloads)");
     var (scale, scaleThroughput) = await new ScaleProbe(fabric, cpu).RunAsync(options.ScaleWorkloads, ct);
@@ -96,8 +100,8 @@ try
     }
     notes.Add($"1-minute load average at start {loadAtStart}, at end {MachineInfo.LoadAverage()} on {machine.Cores} cores: "
         + "anything well above 2 means other processes competed for the CPU during the run, and absolute numbers are not quotable.");
-    var report = ReportBuilder.Build(machine, results, revocation, scale);
-    Console.Out.Write(MarkdownReport.Render(report, results, revocation, scale, notes));
+    var report = ReportBuilder.Build(machine, results, revocations, scale);
+    Console.Out.Write(MarkdownReport.Render(report, results, revocations, scale, notes));
     if (options.OutPath is { } outPath)
     {
         await File.WriteAllTextAsync(outPath, report.ToJson(), ct);

@@ -12,9 +12,10 @@ using Microsoft.Extensions.Logging.Console;
 namespace Fabric.Bench.Fabric;
 
 /// <summary>
-/// The real silo host and the real edge in this process, as tests/Fabric.Edge.Tests' FabricFixture
+/// The real silo host and two real edges in this process, as tests/Fabric.Edge.Tests' FabricFixture
 /// starts them: localhost clustering on free ports, memory storage, management API on loopback http,
-/// edge on loopback https (mTLS, its SVID from the cluster's CA).
+/// edges on loopback https (mTLS, each its own SVID from the cluster's CA). The scenarios load the
+/// first edge; the second serves only the two-edge revocation probe.
 /// </summary>
 internal sealed class FabricHost : IAsyncDisposable
 {
@@ -23,13 +24,14 @@ internal sealed class FabricHost : IAsyncDisposable
 
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "fabric-bench-" + Guid.NewGuid().ToString("N"));
     private WebApplication? _silo;
-    private WebApplication? _edge;
+    private readonly List<WebApplication> _edges = [];
 
     public HttpClient Admin { get; private set; } = null!;
-    public Uri EdgeUrl { get; private set; } = null!;
+    public Uri EdgeUrl => EdgeUrls[0];
+    public IReadOnlyList<Uri> EdgeUrls { get; private set; } = [];
     public BenchPki Pki { get; private set; } = null!;
-    public IServiceProvider EdgeServices => _edge!.Services;
-    public EdgeCache EdgeCache => _edge!.Services.GetRequiredService<EdgeCache>();
+    public IServiceProvider EdgeServices => _edges[0].Services;
+    public EdgeCache EdgeCache => EdgeServices.GetRequiredService<EdgeCache>();
 
     /// <param name="extraArgs">Appended to both hosts' arguments (configuration what-ifs; the product code is untouched).</param>
     public static async Task<FabricHost> StartAsync(IReadOnlyList<string> extraArgs, CancellationToken cancellationToken)
@@ -47,9 +49,14 @@ internal sealed class FabricHost : IAsyncDisposable
         ];
         host._silo = FabricSiloApp.Build([.. shared, "--urls=http://127.0.0.1:0", $"--FABRIC_ADMIN_TOKEN={AdminToken}"], Quiet);
         await host._silo.StartAsync(cancellationToken);
-        host._edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", "--Fabric:Edge:Name=bench"], Quiet);
-        await host._edge.StartAsync(cancellationToken);
-        host.EdgeUrl = new Uri(Address(host._edge).Replace("127.0.0.1", "localhost", StringComparison.Ordinal));
+        foreach (var name in (string[])["bench", "bench-2"])
+        {
+            var edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", $"--Fabric:Edge:Name={name}",
+                $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(host._dataDirectory, name, "audit")}"], Quiet);
+            host._edges.Add(edge);
+            await edge.StartAsync(cancellationToken);
+        }
+        host.EdgeUrls = [.. host._edges.Select(e => new Uri(Address(e).Replace("127.0.0.1", "localhost", StringComparison.Ordinal)))];
 
         host.Admin = new HttpClient { BaseAddress = new Uri(Address(host._silo)), Timeout = TimeSpan.FromSeconds(30) };
         host.Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
@@ -100,7 +107,7 @@ internal sealed class FabricHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Admin?.Dispose();
-        foreach (var app in new[] { _edge, _silo })
+        foreach (var app in (WebApplication?[])[.. _edges, _silo])
         {
             if (app is not null)
             {

@@ -3,13 +3,17 @@ using System.Text.Json.Serialization;
 
 namespace Fabric.Bench.Report;
 
-/// <summary>The JSON file of issue 5 §1, exactly these members (camelCase); ratios are null when a baseline is absent.</summary>
+/// <summary>
+/// The JSON file of issue 5 §1 (camelCase); ratios are null when a baseline is absent. <c>revocation</c>
+/// is the run with the most edges (time until every edge denies); <c>revocationByEdges</c> adds each run.
+/// </summary>
 internal sealed record BenchReport(
     MachineJson Machine,
     IReadOnlyList<ScenarioJson> Scenarios,
     RatiosJson Ratios,
     RevocationJson Revocation,
-    ScaleJson Scale)
+    ScaleJson Scale,
+    IReadOnlyList<RevocationJson> RevocationByEdges)
 {
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -7,7 +7,7 @@ namespace Fabric.Bench.Report;
 /// <summary>The markdown printed to stdout: machine, the scenario table, ratios, revocation, scale, and each issue-5 target.</summary>
 internal static class MarkdownReport
 {
-    public static string Render(BenchReport report, IReadOnlyList<ScenarioResult> results, RevocationResult revocation, ScaleResult scale, IReadOnlyList<string> notes)
+    public static string Render(BenchReport report, IReadOnlyList<ScenarioResult> results, IReadOnlyList<RevocationResult> revocations, ScaleResult scale, IReadOnlyList<string> notes)
     {
         var text = new StringBuilder();
         void Line(string line) => text.Append(line).Append('\n');
@@ -25,8 +25,11 @@ internal static class MarkdownReport
         }
         Line("");
         Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}");
-        Line($"Revocation (1 edge, {report.Revocation.Samples} grant changes, management API call → first denial at the edge): p50 {F(report.Revocation.P50Ms)} ms, p99 {F(report.Revocation.P99Ms)} ms, max {F(report.Revocation.MaxMs)} ms"
-            + $"; the API call itself returned after p50 {F(ReportBuilder.Percentile(revocation.ApiReturnedMs, 0.5))} ms; timeouts {revocation.Timeouts}");
+        foreach (var (json, revocation) in report.RevocationByEdges.Zip(revocations.OrderBy(r => r.Edges)))
+        {
+            Line($"Revocation ({json.Edges} edge{(json.Edges == 1 ? "" : "s")}, {json.Samples} grant changes, management API call → first denial at the last edge to deny): p50 {F(json.P50Ms)} ms, p99 {F(json.P99Ms)} ms, max {F(json.MaxMs)} ms"
+                + $"; the API call itself returned after p50 {F(ReportBuilder.Percentile(revocation.ApiReturnedMs, 0.5))} ms; timeouts {revocation.Timeouts}");
+        }
         Line($"Scale: {scale.Workloads} workload grains activated through IWorkloadGrain.GetGrantAsync at {F(scale.ActivationsPerSecond, "0")}/s: {F(scale.BytesPerWorkload, "0")} B managed heap per workload ({F(scale.WorkingSetBytesPerWorkload, "0")} B working set)");
         Line("");
         Line("### Issue 5 targets");

@@ -5,7 +5,7 @@ namespace Fabric.Bench.Report;
 /// <summary>Turns the run's results into the JSON report: rounding, ratios of the headline scenario, revocation percentiles.</summary>
 internal static class ReportBuilder
 {
-    public static BenchReport Build(MachineInfo machine, IReadOnlyList<ScenarioResult> results, RevocationResult revocation, ScaleResult scale)
+    public static BenchReport Build(MachineInfo machine, IReadOnlyList<ScenarioResult> results, IReadOnlyList<RevocationResult> revocations, ScaleResult scale)
     {
         var scenarios = results.Select(r => new ScenarioJson(
             r.Name, Round(r.Load.Rps, 1), Round(r.Load.Latency.P50Ms), Round(r.Load.Latency.P90Ms), Round(r.Load.Latency.P99Ms),
@@ -14,13 +14,20 @@ internal static class ReportBuilder
             Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.DirectH2),
             Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.YarpH2),
             Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.NginxH2));
-        var samples = revocation.ToDenialMs;
+        var byEdges = revocations.OrderBy(r => r.Edges).Select(Revocation).ToArray();
         return new BenchReport(
             new MachineJson(machine.Cores, machine.Sdk, machine.Os),
             scenarios,
             ratios,
-            new RevocationJson(1, samples.Count, Round(Percentile(samples, 0.50)), Round(Percentile(samples, 0.99)), Round(Percentile(samples, 1.0))),
-            new ScaleJson(scale.Workloads, Round(scale.BytesPerWorkload, 0)));
+            byEdges.Length > 0 ? byEdges[^1] : new RevocationJson(0, 0, 0, 0, 0),
+            new ScaleJson(scale.Workloads, Round(scale.BytesPerWorkload, 0)),
+            byEdges);
+    }
+
+    private static RevocationJson Revocation(RevocationResult result)
+    {
+        var samples = result.ToDenialMs;
+        return new RevocationJson(result.Edges, samples.Count, Round(Percentile(samples, 0.50)), Round(Percentile(samples, 0.99)), Round(Percentile(samples, 1.0)));
     }
 
     public static ScenarioResult? Find(IReadOnlyList<ScenarioResult> results, string prefix) =>

@@ -5,12 +5,13 @@ using Fabric.Bench.Load;
 namespace Fabric.Bench.Scenarios;
 
 /// <summary>
-/// Revocation latency at the edge. Per sample: grant <c>echo</c> to one agent and wait until the edge
-/// allows it (so the allow is cached there); then, at t0, PUT a policy that no longer grants
-/// <c>echo</c> while the agent keeps calling, back to back; the sample is the time from t0 (the
-/// management API call starting) to the first denied answer received. Every wait is bounded (2 s).
+/// Revocation latency at every edge. Per sample: grant <c>echo</c> to one agent and wait until each
+/// edge allows it (so the allow is cached there); then, at t0, PUT a policy that no longer grants
+/// <c>echo</c> while the agent keeps calling every edge, back to back and concurrently; the sample is
+/// the time from t0 (the management API call starting) to the first denied answer from the last edge
+/// to deny. Every wait is bounded (2 s).
 /// </summary>
-internal sealed class RevocationProbe(FabricHost fabric, Agent agent, Uri edge)
+internal sealed class RevocationProbe(FabricHost fabric, Agent agent, IReadOnlyList<Uri> edges)
 {
     private const string Policy = "bench-revocation";
     private static readonly TimeSpan SampleLimit = TimeSpan.FromSeconds(2);
@@ -25,21 +26,24 @@ internal sealed class RevocationProbe(FabricHost fabric, Agent agent, Uri edge)
         for (var i = 0; i < samples && overall.Elapsed < budget; i++)
         {
             await SetGrantAsync(["echo"], ct);
-            if (await UntilAsync(call, Outcome.Ok, ct) is null)
+            foreach (var edge in edges)
             {
-                throw new InvalidOperationException("the edge never allowed the re-granted call");
+                if (await UntilAsync(call, edge, Outcome.Ok, ct) is null)
+                {
+                    throw new InvalidOperationException($"{edge} never allowed the re-granted call");
+                }
+                // Once more, so the allowed grant is certainly served from the edge's cache.
+                await agent.SendAsync(call, edge, Targets.Http2, ct);
             }
-            // Once more, so the allowed grant is certainly served from the edge's cache.
-            await agent.SendAsync(call, edge, Targets.Http2, ct);
 
             var t0 = Stopwatch.GetTimestamp();
             var put = SetGrantAsync(["add"], ct);
-            var denied = await UntilAsync(call, Outcome.RpcError, ct);
+            var denied = await Task.WhenAll(edges.Select(edge => UntilAsync(call, edge, Outcome.RpcError, ct)));
             await put;
             var returned = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-            if (denied is { } at)
+            if (denied.All(at => at is not null))
             {
-                latencies.Add(Stopwatch.GetElapsedTime(t0, at).TotalMilliseconds);
+                latencies.Add(Stopwatch.GetElapsedTime(t0, denied.Max(at => at!.Value)).TotalMilliseconds);
                 apiReturned.Add(returned);
             }
             else
@@ -47,7 +51,7 @@ internal sealed class RevocationProbe(FabricHost fabric, Agent agent, Uri edge)
                 timeouts++;
             }
         }
-        return new RevocationResult(latencies, apiReturned, timeouts);
+        return new RevocationResult(edges.Count, latencies, apiReturned, timeouts);
     }
 
     private Task SetGrantAsync(string[] tools, CancellationToken ct) =>
@@ -58,7 +62,7 @@ internal sealed class RevocationProbe(FabricHost fabric, Agent agent, Uri edge)
         }, ct);
 
     /// <summary>Calls until the answer is <paramref name="wanted"/>; the timestamp it arrived, or null after <see cref="SampleLimit"/>.</summary>
-    private async Task<long?> UntilAsync(BenchRequest call, Outcome wanted, CancellationToken ct)
+    private async Task<long?> UntilAsync(BenchRequest call, Uri edge, Outcome wanted, CancellationToken ct)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < SampleLimit)
@@ -72,5 +76,5 @@ internal sealed class RevocationProbe(FabricHost fabric, Agent agent, Uri edge)
     }
 }
 
-/// <summary>Samples in ms: to the first denial, and to the management API's answer (for comparison).</summary>
-internal sealed record RevocationResult(IReadOnlyList<double> ToDenialMs, IReadOnlyList<double> ApiReturnedMs, int Timeouts);
+/// <summary>Samples in ms: until every edge denied, and to the management API's answer (for comparison).</summary>
+internal sealed record RevocationResult(int Edges, IReadOnlyList<double> ToDenialMs, IReadOnlyList<double> ApiReturnedMs, int Timeouts);
