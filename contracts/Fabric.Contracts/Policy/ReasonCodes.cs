@@ -21,11 +21,13 @@ public static class ReasonCodes
     public const string UnknownSession = "unknown-session";
     /// <summary>The upstream could not be reached or failed at the transport level.</summary>
     public const string UpstreamUnavailable = "upstream-unavailable";
+    /// <summary>An allowed call the agent abandoned (disconnected or cancelled) before its answer was complete.</summary>
+    public const string ClientClosed = "client-closed";
 
     public static readonly IReadOnlyList<string> All =
     [
         Allowed, NoMatchingAllow, ExplicitDeny, ArgumentConstraint, WorkloadDisabled, UnknownServer,
         PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch, UnknownSession,
-        UpstreamUnavailable,
+        UpstreamUnavailable, ClientClosed,
     ];
 }

@@ -16,8 +16,10 @@ internal sealed class AuditDraft
     public string? LeaseId { get; set; }
     public string? CredentialSource { get; set; }
 
+    private bool _abandoned;
+
     public bool Decided => Decision is not null;
-    public bool Allowed => Decision is { Allowed: true } && ReasonOverride is null;
+    public bool Allowed => Decision is { Allowed: true } && (ReasonOverride is null || _abandoned);
     public string Reason => ReasonOverride ?? Decision?.Reason ?? ReasonCodes.PolicyUnavailable;
 
     public void Decide(Decision decision) => Decision = decision;
@@ -27,6 +29,16 @@ internal sealed class AuditDraft
     {
         Decision ??= Contracts.Policy.Decision.Deny(reason, version);
         ReasonOverride = reason;
+    }
+
+    /// <summary>
+    /// An allowed, forwarded call the agent abandoned before its answer was complete: still an allow
+    /// (the upstream may have run it), with the reason saying why no full answer went back.
+    /// </summary>
+    public void Abandon(string reason)
+    {
+        ReasonOverride = reason;
+        _abandoned = true;
     }
 
     public AuditRecord Build(string edge, DateTimeOffset time, double latencyMs, string? traceId) => new()

@@ -324,6 +324,12 @@ internal sealed partial class McpProxyHandler(
             draft.Fail(ReasonCodes.SessionBindingMismatch, grant.Version);
             return;
         }
+        if (error != ForwarderError.None && (context.RequestAborted.IsCancellationRequested || IsClientSide(error)))
+        {
+            // The agent hung up or cancelled: nobody is left to answer, and the upstream is not at fault.
+            draft.Abandon(ReasonCodes.ClientClosed);
+            return;
+        }
         if (error != ForwarderError.None)
         {
             var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
@@ -352,6 +358,13 @@ internal sealed partial class McpProxyHandler(
             await context.Response.Body.WriteAsync(filtered.WrittenMemory, context.RequestAborted);
         }
     }
+
+    /// <summary>Forwarding errors on the agent's side of the edge (YARP reports cancellation by the client's abort).</summary>
+    private static bool IsClientSide(ForwarderError error) => error is
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+        or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+        or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
+        or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient;
 
     private static bool IsClusterFault(Exception ex) => ex is OrleansException or TimeoutException;
 

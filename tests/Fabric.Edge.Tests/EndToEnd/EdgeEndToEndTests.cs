@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Fabric.Edge.Tests.Fixtures;
@@ -283,6 +284,39 @@ public sealed class EdgeEndToEndTests(FabricFixture fabric)
         await progress.All.WaitAsync(TimeSpan.FromSeconds(10));
         // The SDK may run notification handlers concurrently: delivery order to the handler is not wire order.
         Assert.Equal([1f, 2f, 3f], progress.Seen.Order());
+    }
+
+    [Fact]
+    public async Task An_agent_that_hangs_up_mid_stream_is_audited_as_allowed_and_client_closed_not_as_an_upstream_failure()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "progress")]);
+        await using var agent = await scenario.ConnectAsync(ProtocolGeneration.Stateless2026);
+        var firstStep = new RecordingProgress(expected: 1);
+        using var hangUp = new CancellationTokenSource();
+
+        var call = agent.Client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 400 }, firstStep, cancellationToken: hangUp.Token);
+        await firstStep.All.WaitAsync(TimeSpan.FromSeconds(10));
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.AsTask());
+
+        // The edge finishes the forward once the agent is gone, then audits it.
+        var deadline = Stopwatch.StartNew();
+        JsonElement record;
+        while (true)
+        {
+            var records = await fabric.AuditAsync($"workload={Uri.EscapeDataString(scenario.Agent)}");
+            var calls = records.Where(r => r.TryGetProperty("name", out var name) && name.GetString() == "progress").ToArray();
+            if (calls.Length > 0)
+            {
+                record = Assert.Single(calls);
+                break;
+            }
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the hung-up call was never audited");
+            await Task.Delay(50);
+        }
+        Assert.Equal("client-closed", record.GetProperty("reason").GetString());
+        Assert.True(record.GetProperty("allowed").GetBoolean()); // the upstream did receive the call
+        Assert.Equal(200, record.GetProperty("upstreamStatus").GetInt32());
     }
 }
 
