@@ -136,7 +136,7 @@ public sealed partial class AuditShipper : BackgroundService
                 }
                 try
                 {
-                    await _sink.AppendAsync(batch);
+                    await SpoolWhileAsync(_sink.AppendAsync(batch), reader, stoppingToken);
                     _spool.Commit(next);
                     Interlocked.Add(ref _shipped, batch.Count);
                     ReleaseWaiters();
@@ -149,7 +149,7 @@ public sealed partial class AuditShipper : BackgroundService
                     // must never take the edge down.
                     LogShipFailed(_logger, batch.Count, ex.GetType().Name + ": " + ex.Message);
                     // Keep moving new records to disk while the cluster is away.
-                    await Task.Delay(delay, _time, stoppingToken);
+                    await SpoolWhileAsync(Task.Delay(delay, _time, stoppingToken), reader, stoppingToken);
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                 }
             }
@@ -165,6 +165,21 @@ public sealed partial class AuditShipper : BackgroundService
     {
         _spool.Dispose();
         base.Dispose();
+    }
+
+    /// <summary>
+    /// Awaits <paramref name="pending"/> (a batch being shipped, a backoff) while moving every record that
+    /// arrives meanwhile to disk: with the cluster away a ship can hang for seconds, and a record still
+    /// in memory dies with the process (SIGKILL, OOM kill, power loss).
+    /// </summary>
+    private async Task SpoolWhileAsync(Task pending, ChannelReader<AuditRecord> reader, CancellationToken stoppingToken)
+    {
+        while (await Task.WhenAny(pending, reader.WaitToReadAsync(stoppingToken).AsTask()) != pending)
+        {
+            stoppingToken.ThrowIfCancellationRequested();
+            SpoolQueued(reader);
+        }
+        await pending;
     }
 
     private void SpoolQueued(ChannelReader<AuditRecord> reader)

@@ -89,4 +89,48 @@ public sealed class AuditShipperTests : IDisposable
         Assert.Equal([.. records.Select(r => r.Id), more.Id], up.Received.Select(r => r.Id));
         Assert.Equal(0, second.Dropped);
     }
+
+    /// <summary>An audit sink whose ship never returns until released, as a call to a cluster that went quiet.</summary>
+    private sealed class HangingSink : IAuditSink
+    {
+        public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task AppendAsync(IReadOnlyList<AuditRecord> records)
+        {
+            Called.TrySetResult();
+            return Release.Task;
+        }
+    }
+
+    [Fact]
+    public async Task A_record_made_while_a_ship_hangs_is_on_disk_without_waiting_for_the_ship()
+    {
+        var sink = new HangingSink();
+        using var shipper = Shipper(sink);
+        await shipper.StartAsync(CancellationToken.None);
+        shipper.Enqueue(AuditSpoolTests.Record(1));
+        await sink.Called.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // A SIGKILL now must not lose the second record: it reaches the spool while the first ship is stuck.
+        var second = AuditSpoolTests.Record(2);
+        shipper.Enqueue(second);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!SpoolText().Contains(second.Id.ToString(), StringComparison.Ordinal))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the record stayed in memory while a ship was in flight");
+            await Task.Delay(10);
+        }
+
+        sink.Release.SetException(new OrleansException("cluster unreachable"));
+        await shipper.StopAsync(CancellationToken.None);
+    }
+
+    /// <summary>Every segment's text, read alongside the shipper (which holds the spool's lock).</summary>
+    private string SpoolText() => string.Concat(Directory.EnumerateFiles(_directory, "*.jsonl").Select(path =>
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }));
 }

@@ -14,6 +14,7 @@ namespace Fabric.Edge.Tests.Faults;
 /// fresh silo host (so from Redis, not from a live activation), and every audit record the edge wrote
 /// for the agent's calls is read back through <c>GET /v1/audit</c> paging, exactly once.
 /// </summary>
+[Collection(FaultsCollection.Name)]
 public sealed class RedisRestartTests(ITestOutputHelper output)
 {
     /// <remarks>

@@ -17,6 +17,7 @@ namespace Fabric.Edge.Tests.Faults;
 /// processes on one Redis, an edge (Orleans client) in the test process, an agent calling an allowed and
 /// a denied tool in a loop. The silo hosting the invalidation hub is killed with SIGKILL mid-load.
 /// </summary>
+[Collection(FaultsCollection.Name)]
 public sealed class SiloKillTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(15);

@@ -13,6 +13,7 @@ namespace Fabric.Edge.Tests.Faults;
 /// different protocol generation. A policy PUT that returned has reached both edges: the very next
 /// message on either is decided under the new state. Also measures PUT → both edges decided (§6).
 /// </summary>
+[Collection(FaultsCollection.Name)]
 public sealed class TwoEdgeRevocationTests(ITestOutputHelper output)
 {
     private const int Changes = 200;
