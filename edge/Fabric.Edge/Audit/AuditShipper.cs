@@ -174,9 +174,14 @@ public sealed partial class AuditShipper : BackgroundService
     /// </summary>
     private async Task SpoolWhileAsync(Task pending, ChannelReader<AuditRecord> reader, CancellationToken stoppingToken)
     {
-        while (await Task.WhenAny(pending, reader.WaitToReadAsync(stoppingToken).AsTask()) != pending)
+        while (!pending.IsCompleted)
         {
-            stoppingToken.ThrowIfCancellationRequested();
+            var arrived = reader.WaitToReadAsync(stoppingToken).AsTask();
+            // A completed channel (shutdown) has nothing more to spool: just wait for the pending work.
+            if (await Task.WhenAny(pending, arrived) == pending || !await arrived)
+            {
+                break;
+            }
             SpoolQueued(reader);
         }
         await pending;
