@@ -22,7 +22,8 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
 {
     private readonly ConcurrentDictionary<string, Entry<McpServerDefinition?>> _servers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Workload, string Server), Entry<WorkloadGrant>> _grants = new();
-    private readonly ConcurrentDictionary<string, Credential> _credentials = new(StringComparer.Ordinal);
+    // Completed lookups of usable credentials: a hit hands out the same finished task, no allocation.
+    private readonly ConcurrentDictionary<string, Task<CredentialResult>> _credentials = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _sessionOwners = new(StringComparer.Ordinal);
     private long _epoch;
     private long _trustedUntilTicks;
@@ -67,22 +68,58 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         return grant;
     }
 
-    /// <summary>The credential to splice, cached no longer than its lease allows (minus a safety margin).</summary>
-    public async ValueTask<CredentialResult> GetCredentialAsync(string leaseKey)
+    /// <summary>
+    /// A server's definition and a workload's grant for it. They live in different grains, so on a miss
+    /// both are asked at once: a cold message waits for the slower of the two, not for their sum.
+    /// </summary>
+    public async ValueTask<(McpServerDefinition? Server, WorkloadGrant Grant)> GetServerAndGrantAsync(string server, SpiffeId workload)
     {
-        var now = time.GetUtcNow();
-        if (Trusted && _credentials.TryGetValue(leaseKey, out var cached) && cached.ExpiresAt - options.Value.CredentialSafetyMargin > now)
+        var definition = GetServerAsync(server);
+        var grant = GetGrantAsync(workload, server);
+        if (definition.IsCompletedSuccessfully && grant.IsCompletedSuccessfully)
         {
-            return new CredentialResult(cached, null);
+            return (definition.Result, grant.Result);
         }
-        var epoch = Volatile.Read(ref _epoch);
-        var result = await calls.RetryAsync(() => cluster.GetGrain<ICredentialLeaseGrain>(leaseKey).GetAsync());
-        if (result.Credential is { } credential && credential.ExpiresAt - options.Value.CredentialSafetyMargin > now)
+        var (pendingDefinition, pendingGrant) = (definition.AsTask(), grant.AsTask());
+        // WhenAll observes both failures (the cluster being away fails both) and rethrows the first.
+        await Task.WhenAll(pendingDefinition, pendingGrant);
+        return (pendingDefinition.Result, pendingGrant.Result);
+    }
+
+    /// <summary>
+    /// The credential to splice, cached no longer than its lease allows (minus a safety margin). Never
+    /// faults for the cluster being away: that is a result without a credential, so a lookup started
+    /// early (see the proxy handler) can be left unawaited when the message is denied.
+    /// </summary>
+    public Task<CredentialResult> GetCredentialAsync(string leaseKey)
+    {
+        if (Trusted && _credentials.TryGetValue(leaseKey, out var cached) && Usable(cached.Result.Credential!, time.GetUtcNow()))
         {
-            Store(_credentials, leaseKey, credential, epoch);
+            return cached;
+        }
+        return FetchCredentialAsync(leaseKey);
+    }
+
+    private async Task<CredentialResult> FetchCredentialAsync(string leaseKey)
+    {
+        var epoch = Volatile.Read(ref _epoch);
+        CredentialResult result;
+        try
+        {
+            result = await calls.RetryAsync(() => cluster.GetGrain<ICredentialLeaseGrain>(leaseKey).GetAsync());
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            return new CredentialResult(null, "the credential lease could not be reached");
+        }
+        if (result.Credential is { } credential && Usable(credential, time.GetUtcNow()))
+        {
+            Store(_credentials, leaseKey, Task.FromResult(result), epoch);
         }
         return result;
     }
+
+    private bool Usable(Credential credential, DateTimeOffset now) => credential.ExpiresAt - options.Value.CredentialSafetyMargin > now;
 
     /// <summary>The workload an upstream session id is bound to, or null when the fabric never saw it minted.</summary>
     public async ValueTask<string?> GetSessionOwnerAsync(string server, string sessionId)

@@ -97,7 +97,10 @@ internal sealed partial class McpProxyHandler(
         WorkloadGrant grant;
         try
         {
-            definition = McpServerValidator.IsValidName(server) ? await cache.GetServerAsync(server) : null;
+            // A name that cannot be a server's is unknown without asking the cluster.
+            (definition, grant) = McpServerValidator.IsValidName(server)
+                ? await cache.GetServerAndGrantAsync(server, workload)
+                : (null, new WorkloadGrant(0, Enabled: false, []));
             if (definition is null)
             {
                 draft.Decide(Decision.Deny(ReasonCodes.UnknownServer, 0));
@@ -105,7 +108,6 @@ internal sealed partial class McpProxyHandler(
                     $"No MCP server named '{server}' is registered with the fabric.", ReasonCodes.UnknownServer);
                 return;
             }
-            grant = await cache.GetGrantAsync(workload, server);
         }
         catch (Exception ex) when (IsClusterFault(ex))
         {
@@ -141,7 +143,7 @@ internal sealed partial class McpProxyHandler(
                 // traffic, allowed because the workload may speak to this server at all.
                 draft.Method = context.Request.Method == "GET" ? "GET (sse-stream)" : "DELETE (session)";
                 draft.Decide(PolicyEvaluator.Decide(grant, new McpCall(draft.Method)));
-                var (available, streamCredential) = await LeaseCredentialAsync(definition, workload, grant, draft);
+                var (available, streamCredential) = await LeaseCredentialAsync(definition, LookUpCredential(definition, workload), grant, draft);
                 if (!available)
                 {
                     await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Credential unavailable",
@@ -197,6 +199,10 @@ internal sealed partial class McpProxyHandler(
 
     private async Task HandleMessageAsync(HttpContext context, McpServerDefinition definition, SpiffeId workload, WorkloadGrant grant, AuditDraft draft)
     {
+        // Started before the message is read, so a cold lease lookup overlaps reading and deciding. Nothing
+        // is spliced unless the message is allowed; the lease itself exists only for workloads with a
+        // grant on this server (the lease grain checks that too).
+        var credentialLookup = LookUpCredential(definition, workload);
         using var read = await McpMessageReader.ReadAsync(
             context.Request.Body, context.Request.ContentLength, options.Value.MaxMessageBytes, context.RequestAborted);
         switch (read.Status)
@@ -231,7 +237,7 @@ internal sealed partial class McpProxyHandler(
             return;
         }
 
-        var (available, credential) = await LeaseCredentialAsync(definition, workload, grant, draft);
+        var (available, credential) = await LeaseCredentialAsync(definition, credentialLookup, grant, draft);
         if (!available)
         {
             await DenyAsync(context, message, Decision.Deny(ReasonCodes.CredentialUnavailable, grant.Version));
@@ -253,22 +259,13 @@ internal sealed partial class McpProxyHandler(
     /// the call is denied with <c>credential-unavailable</c>: never forwarded without its credential.
     /// </summary>
     private async Task<(bool Available, Credential? Credential)> LeaseCredentialAsync(
-        McpServerDefinition definition, SpiffeId workload, WorkloadGrant grant, AuditDraft draft)
+        McpServerDefinition definition, Task<CredentialResult>? lookup, WorkloadGrant grant, AuditDraft draft)
     {
-        if (definition.Credential is not { } binding)
+        if (lookup is null)
         {
             return (true, null);
         }
-        var leaseKey = ICredentialLeaseGrain.KeyFor(definition.Name, binding.PerWorkload ? workload.ToString() : null);
-        CredentialResult result;
-        try
-        {
-            result = await cache.GetCredentialAsync(leaseKey);
-        }
-        catch (Exception ex) when (IsClusterFault(ex))
-        {
-            result = new CredentialResult(null, "the credential lease could not be reached");
-        }
+        var result = await lookup;
         if (result.Credential is not { } credential)
         {
             LogCredentialUnavailable(logger, definition.Name, result.Error);
@@ -279,6 +276,12 @@ internal sealed partial class McpProxyHandler(
         draft.CredentialSource = credential.Source;
         return (true, credential);
     }
+
+    /// <summary>Starts looking up the credential this server splices (null when it has no binding); never faults.</summary>
+    private Task<CredentialResult>? LookUpCredential(McpServerDefinition definition, SpiffeId workload) =>
+        definition.Credential is { } binding
+            ? cache.GetCredentialAsync(ICredentialLeaseGrain.KeyFor(definition.Name, binding.PerWorkload ? workload.ToString() : null))
+            : null;
 
     private static Task DenyAsync(HttpContext context, McpMessage message, Decision decision) =>
         message.Kind == McpMessageKind.Request
