@@ -204,7 +204,8 @@ internal sealed partial class McpProxyHandler(
     private async Task HandleMessageAsync(HttpContext context, McpServerDefinition definition, SpiffeId workload, WorkloadGrant grant, AuditDraft draft)
     {
         using var read = await McpMessageReader.ReadAsync(
-            context.Request.Body, context.Request.ContentLength, options.Value.MaxMessageBytes, context.RequestAborted);
+            context.Request.Body, context.Request.ContentLength, options.Value.MaxMessageBytes, context.RequestAborted,
+            renderArguments: grant.ConstrainsArguments);
         switch (read.Status)
         {
             case McpReadStatus.TooLarge:
