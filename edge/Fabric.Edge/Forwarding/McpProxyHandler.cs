@@ -103,7 +103,9 @@ internal sealed partial class McpProxyHandler(
         WorkloadGrant grant;
         try
         {
-            definition = McpServerValidator.IsValidName(server) ? await cache.GetServerAsync(server) : null;
+            (definition, grant) = McpServerValidator.IsValidName(server)
+                ? await GetServerAndGrantAsync(server, workload)
+                : (null, null!);
             if (definition is null)
             {
                 draft.Decide(Decision.Deny(ReasonCodes.UnknownServer, 0));
@@ -111,7 +113,6 @@ internal sealed partial class McpProxyHandler(
                     $"No MCP server named '{server}' is registered with the fabric.", ReasonCodes.UnknownServer);
                 return;
             }
-            grant = await cache.GetGrantAsync(workload, server);
         }
         catch (Exception ex) when (IsClusterFault(ex))
         {
@@ -162,6 +163,34 @@ internal sealed partial class McpProxyHandler(
                 }
                 break;
         }
+    }
+
+    /// <summary>
+    /// The server's definition and the workload's grant on it. Warm, both come from the cache synchronously;
+    /// cold, the two grain calls are independent and run side by side instead of one after the other. The
+    /// definition is null when the server is unknown; the grant is then not to be read (its fetch is still awaited, so
+    /// its failure is observed, but it decides nothing: an unknown server is a 404 whatever the grant says).
+    /// </summary>
+    private async ValueTask<(McpServerDefinition? Definition, WorkloadGrant Grant)> GetServerAndGrantAsync(string server, SpiffeId workload)
+    {
+        var definitionTask = cache.GetServerAsync(server);
+        var grantTask = cache.GetGrantAsync(workload, server);
+        if (definitionTask.IsCompletedSuccessfully && grantTask.IsCompletedSuccessfully)
+        {
+            return (definitionTask.Result, grantTask.Result);
+        }
+        var definitionPending = definitionTask.AsTask();
+        var grantPending = grantTask.AsTask();
+        try
+        {
+            await Task.WhenAll(definitionPending, grantPending);
+        }
+        catch when (definitionPending.IsCompletedSuccessfully && definitionPending.Result is null)
+        {
+            // Unknown server: whatever the grant fetch did does not matter (404 before any grant is consulted).
+            return (null, null!);
+        }
+        return (definitionPending.Result, grantPending.Result);
     }
 
     private async Task<bool> SessionIsOwnedAsync(HttpContext context, string server, SpiffeId workload, AuditDraft draft, WorkloadGrant grant)
