@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -29,7 +30,11 @@ public sealed class AuditSpool : IDisposable
 
     private readonly string _directory;
     private readonly FileStream _lock;
+    private const int MaxRetainedAppendBuffer = 1024 * 1024;
+
     private FileStream? _writer;
+    /// <summary>Reused by <see cref="Append"/> (single producer) so a batch does not regrow a fresh buffer.</summary>
+    private MemoryStream _appendBuffer = new();
     private long _writerSegment;
     private (long Segment, long Offset) _checkpoint;
 
@@ -74,7 +79,8 @@ public sealed class AuditSpool : IDisposable
             }
             _writer = new FileStream(SegmentPath(_writerSegment), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
         }
-        var buffer = new MemoryStream();
+        var buffer = _appendBuffer;
+        buffer.SetLength(0);
         foreach (var record in records)
         {
             JsonSerializer.Serialize(buffer, record, Json);
@@ -82,6 +88,11 @@ public sealed class AuditSpool : IDisposable
         }
         _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         _writer.Flush(flushToDisk: true);
+        if (buffer.Capacity > MaxRetainedAppendBuffer)
+        {
+            // A burst's buffer is not kept for the quiet time after it.
+            _appendBuffer = new MemoryStream();
+        }
         EnforceLimit();
     }
 
@@ -95,15 +106,7 @@ public sealed class AuditSpool : IDisposable
             var offset = segment == _checkpoint.Segment ? _checkpoint.Offset : 0;
             using var stream = new FileStream(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             stream.Seek(offset, SeekOrigin.Begin);
-            while (records.Count < max && ReadLine(stream) is { } line)
-            {
-                offset += line.Length + 1;
-                position = (segment, offset);
-                if (TryParse(line) is { } record)
-                {
-                    records.Add(record);
-                }
-            }
+            ReadLines(stream, segment, offset, records, max, ref position);
             if (records.Count >= max)
             {
                 break;
@@ -195,25 +198,57 @@ public sealed class AuditSpool : IDisposable
     private string SegmentPath(long segment) =>
         Path.Combine(_directory, segment.ToString("D20", CultureInfo.InvariantCulture) + Extension);
 
-    /// <summary>One complete line (without its '\n'), or null at the end or before a torn, unterminated line.</summary>
-    private static byte[]? ReadLine(FileStream stream)
+    /// <summary>
+    /// Parses complete lines from <paramref name="stream"/>'s position (<paramref name="offset"/> in
+    /// <paramref name="segment"/>) into <paramref name="records"/> until it holds <paramref name="max"/>;
+    /// <paramref name="position"/> ends after the last complete line read. A torn, unterminated last line is
+    /// left for later. Reads in blocks into one pooled buffer (it grows only for a line longer than it).
+    /// </summary>
+    private static void ReadLines(FileStream stream, long segment, long offset, List<AuditRecord> records, int max, ref (long Segment, long Offset) position)
     {
-        var start = stream.Position;
-        var line = new MemoryStream();
-        int b;
-        while ((b = stream.ReadByte()) >= 0)
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var filled = 0;
+        try
         {
-            if (b == '\n')
+            while (records.Count < max)
             {
-                return line.ToArray();
+                if (filled == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var read = stream.Read(buffer, filled, buffer.Length - filled);
+                if (read == 0)
+                {
+                    return;
+                }
+                filled += read;
+                var start = 0;
+                int newline;
+                while (records.Count < max && (newline = buffer.AsSpan(start, filled - start).IndexOf((byte)'\n')) >= 0)
+                {
+                    offset += newline + 1;
+                    position = (segment, offset);
+                    if (TryParse(buffer.AsSpan(start, newline)) is { } record)
+                    {
+                        records.Add(record);
+                    }
+                    start += newline + 1;
+                }
+                // Keep the partial line for the next block.
+                buffer.AsSpan(start, filled - start).CopyTo(buffer);
+                filled -= start;
             }
-            line.WriteByte((byte)b);
         }
-        stream.Position = start;
-        return null;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    private static AuditRecord? TryParse(byte[] line)
+    private static AuditRecord? TryParse(ReadOnlySpan<byte> line)
     {
         try
         {
