@@ -41,7 +41,7 @@ internal static class OpenLoop
                 if (i == firstMeasured)
                 {
                     cpuStart = cpu.Now();
-                    allocatedStart = GC.GetTotalAllocatedBytes();
+                    allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
                     windowStart = Stopwatch.GetTimestamp();
                 }
                 if (Volatile.Read(ref run.InFlight) >= MaxInFlight)
@@ -71,7 +71,7 @@ internal static class OpenLoop
             await Task.Delay(5, CancellationToken.None);
         }
         var cpuUsed = cpu.Now() - cpuStart;
-        var allocated = GC.GetTotalAllocatedBytes() - allocatedStart;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
         var elapsed = Stopwatch.GetElapsedTime(windowStart, windowEnd);
 
         var ok = recorder.Ok;

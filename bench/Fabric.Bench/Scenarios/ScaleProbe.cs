@@ -33,12 +33,12 @@ internal sealed class ScaleProbe(FabricHost fabric, CpuMeter cpu)
 
         var recorder = new LatencyRecorder(workloads);
         var cpuStart = cpu.Now();
-        var allocatedStart = GC.GetTotalAllocatedBytes();
+        var allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         var pass = Stopwatch.StartNew();
         await DecideAllAsync(client, ids, recorder, ct);
         pass.Stop();
         var cpuUsed = cpu.Now() - cpuStart;
-        var allocated = GC.GetTotalAllocatedBytes() - allocatedStart;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
 
         var scale = new ScaleResult(
             workloads,
