@@ -19,6 +19,12 @@ namespace Fabric.Edge.Audit;
 /// A crash mid-append can leave a torn last line; it is skipped (it was never acknowledged to
 /// anyone). Past <see cref="MaxBytes"/> the oldest segment is dropped and counted, never silently.
 /// Single consumer, single producer: the audit shipper's loop owns it.
+/// <para>
+/// The records this process appended are also kept in memory (up to <see cref="MaxTailRecords"/>) with
+/// where each one ends on disk, so <see cref="Read"/> hands back the very records it just fsync'd instead of
+/// reading and parsing them again; the disk is read only for what an earlier process left, or after the
+/// memory tail was given up. Either way the same records in the same order with the same positions.
+/// </para>
 /// </summary>
 public sealed class AuditSpool : IDisposable
 {
@@ -31,12 +37,23 @@ public sealed class AuditSpool : IDisposable
     private readonly string _directory;
     private readonly FileStream _lock;
     private const int MaxRetainedAppendBuffer = 1024 * 1024;
+    /// <summary>At most this many appended records are kept in memory; past it (the cluster is away) the disk serves.</summary>
+    private const int MaxTailRecords = 16 * 1024;
 
     private FileStream? _writer;
     /// <summary>Reused by <see cref="Append"/> (single producer) so a batch does not regrow a fresh buffer.</summary>
     private MemoryStream _appendBuffer = new();
     private long _writerSegment;
     private (long Segment, long Offset) _checkpoint;
+    private bool _pruned;
+
+    /// <summary>
+    /// Records appended by this process and not yet acknowledged, in order, each with where its line starts
+    /// and ends on disk. Always a contiguous run of lines: a batch that does not fit empties it.
+    /// </summary>
+    private readonly Queue<Spooled> _tail = new();
+
+    private readonly record struct Spooled(AuditRecord Record, long Segment, long Start, long End);
 
     public AuditSpool(string directory, long maxBytes)
     {
@@ -81,13 +98,27 @@ public sealed class AuditSpool : IDisposable
         }
         var buffer = _appendBuffer;
         buffer.SetLength(0);
-        foreach (var record in records)
+        var ends = new long[records.Count];
+        for (var i = 0; i < records.Count; i++)
         {
-            JsonSerializer.Serialize(buffer, record, Json);
+            JsonSerializer.Serialize(buffer, records[i], Json);
             buffer.WriteByte((byte)'\n');
+            ends[i] = buffer.Length;
         }
+        var start = _writer.Position;
         _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         _writer.Flush(flushToDisk: true);
+        if (_tail.Count + records.Count > MaxTailRecords)
+        {
+            _tail.Clear();
+        }
+        else
+        {
+            for (var i = 0; i < records.Count; i++)
+            {
+                _tail.Enqueue(new Spooled(records[i], _writerSegment, start + (i == 0 ? 0 : ends[i - 1]), start + ends[i]));
+            }
+        }
         if (buffer.Capacity > MaxRetainedAppendBuffer)
         {
             // A burst's buffer is not kept for the quiet time after it.
@@ -99,6 +130,22 @@ public sealed class AuditSpool : IDisposable
     /// <summary>Up to <paramref name="max"/> unacknowledged records in order, and the position after them.</summary>
     public (IReadOnlyList<AuditRecord> Records, (long Segment, long Offset) Next) Read(int max)
     {
+        if (_tail.TryPeek(out var head) && (head.Segment, head.Start) == _checkpoint)
+        {
+            // The next unacknowledged line is the first one this process still holds: serve the run from memory.
+            var fromMemory = new List<AuditRecord>(Math.Min(max, _tail.Count));
+            var end = _checkpoint;
+            foreach (var spooled in _tail)
+            {
+                if (fromMemory.Count == max)
+                {
+                    break;
+                }
+                fromMemory.Add(spooled.Record);
+                end = (spooled.Segment, spooled.End);
+            }
+            return (fromMemory, end);
+        }
         var records = new List<AuditRecord>(Math.Min(max, 1024));
         var position = _checkpoint;
         foreach (var segment in Segments().Where(s => s >= _checkpoint.Segment))
@@ -137,7 +184,12 @@ public sealed class AuditSpool : IDisposable
     /// <summary>Records everything before <paramref name="next"/> as acknowledged and deletes fully shipped segments.</summary>
     public void Commit((long Segment, long Offset) next)
     {
+        var previous = _checkpoint;
         _checkpoint = next;
+        while (_tail.TryPeek(out var head) && (head.Segment < next.Segment || (head.Segment == next.Segment && head.End <= next.Offset)))
+        {
+            _tail.Dequeue();
+        }
         var temp = Path.Combine(_directory, CheckpointFile + ".tmp");
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
         {
@@ -146,9 +198,15 @@ public sealed class AuditSpool : IDisposable
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, Path.Combine(_directory, CheckpointFile), overwrite: true);
-        foreach (var segment in Segments().Where(s => s < next.Segment))
+        // Segments before the checkpoint's are deleted once it moves on (and once after start-up, for what an
+        // earlier process left): while it stays in one segment there is nothing new to delete.
+        if (!_pruned || next.Segment != previous.Segment)
         {
-            File.Delete(SegmentPath(segment));
+            foreach (var segment in Segments().Where(s => s < next.Segment))
+            {
+                File.Delete(SegmentPath(segment));
+            }
+            _pruned = true;
         }
     }
 
@@ -167,6 +225,10 @@ public sealed class AuditSpool : IDisposable
             Dropped += File.ReadLines(SegmentPath(oldest)).Count();
             File.Delete(SegmentPath(oldest));
             segments.RemoveAt(0);
+            while (_tail.TryPeek(out var head) && head.Segment <= oldest)
+            {
+                _tail.Dequeue();
+            }
             if (_checkpoint.Segment <= oldest)
             {
                 _checkpoint = (segments[0], 0);
