@@ -13,6 +13,13 @@ namespace Microsoft.Extensions.Hosting;
 /// <summary>
 /// Shared service defaults (the Aspire pattern): OpenTelemetry logs, traces and metrics exported
 /// over OTLP when the AppHost gives an endpoint, health checks at /health and /alive.
+/// <para>
+/// Without an endpoint the OpenTelemetry pipelines are not registered at all: spans, tags and metric
+/// aggregation that no exporter ever reads cost a proxy real CPU and allocations on every request
+/// (ASP.NET Core and HttpClient instrumentation, one span per message). The components' own
+/// <see cref="System.Diagnostics.Metrics.Meter"/>s and <see cref="System.Diagnostics.ActivitySource"/>s
+/// stay in place for in-process listeners (dotnet-counters, dotnet-trace).
+/// </para>
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
@@ -29,6 +36,11 @@ public static class ServiceDefaultsExtensions
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            return builder;
+        }
+
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
@@ -44,12 +56,8 @@ public static class ServiceDefaultsExtensions
                 .AddSource(TelemetryName, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx =>
                     !ctx.Request.Path.StartsWithSegments("/health") && !ctx.Request.Path.StartsWithSegments("/alive"))
-                .AddHttpClientInstrumentation());
-
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
-        }
+                .AddHttpClientInstrumentation())
+            .UseOtlpExporter();
         return builder;
     }
 

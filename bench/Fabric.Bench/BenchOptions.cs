@@ -14,6 +14,12 @@ internal sealed record BenchOptions
     public int OpenLoopRate { get; init; } = 1000;
     public bool SkipNginx { get; init; }
 
+    /// <summary>
+    /// <c>--profile warm|cold &lt;seconds&gt;</c>: only the fabric's 1 KiB h2 row (32 agents warm, 1 agent cold) for that
+    /// long, after printing the process id, so a profiler (dotnet-trace collect -p) can attach to a steady state.
+    /// </summary>
+    public (bool Cold, TimeSpan Duration)? Profile { get; init; }
+
     /// <summary>Extra host arguments for the silo and the edge (e.g. <c>--OTEL_SDK_DISABLED=true</c>), for what-if runs.</summary>
     public IReadOnlyList<string> FabricArgs { get; init; } = [];
 
@@ -26,7 +32,8 @@ internal sealed record BenchOptions
     public int ScaleWorkloads => Quick ? 2_000 : 100_000;
 
     /// <summary>Every run stops itself: nothing in the harness waits longer than this.</summary>
-    public TimeSpan HardLimit => Quick ? TimeSpan.FromSeconds(55) : TimeSpan.FromMinutes(20);
+    public TimeSpan HardLimit => Profile is { } profile ? profile.Duration + TimeSpan.FromMinutes(2)
+        : Quick ? TimeSpan.FromSeconds(55) : TimeSpan.FromMinutes(20);
 
     public static BenchOptions Parse(string[] args)
     {
@@ -40,8 +47,13 @@ internal sealed record BenchOptions
                 "--agents" when i + 1 < args.Length => options with { Agents = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 256) },
                 "--rate" when i + 1 < args.Length => options with { OpenLoopRate = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 20_000) },
                 "--no-nginx" => options with { SkipNginx = true },
+                "--profile" when i + 2 < args.Length => options with
+                {
+                    SkipNginx = true,
+                    Profile = (args[++i] == "cold", TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture))),
+                },
                 "--fabric-arg" when i + 1 < args.Length => options with { FabricArgs = [.. options.FabricArgs, args[++i]] },
-                _ => throw new ArgumentException($"unknown argument '{args[i]}' (use --quick, --out <file>, --agents <n>, --rate <rps>, --no-nginx, --fabric-arg <host argument>)"),
+                _ => throw new ArgumentException($"unknown argument '{args[i]}' (use --quick, --out <file>, --agents <n>, --rate <rps>, --no-nginx, --fabric-arg <host argument>, --profile warm|cold <seconds>)"),
             };
         }
         return options;

@@ -78,6 +78,12 @@ try
         targets = targets with { Nginx = null };
     }
 
+    if (options.Profile is { } profile)
+    {
+        await new ScenarioRunner(options, targets, agents, fabric, cpu).ProfileAsync(profile.Cold, profile.Duration, ct);
+        return;
+    }
+
     Progress("scenarios");
     var results = new List<ScenarioResult>(await new ScenarioRunner(options, targets, agents, fabric, cpu).RunAllAsync(ct));
 

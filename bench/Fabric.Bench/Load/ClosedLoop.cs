@@ -54,15 +54,17 @@ internal static class ClosedLoop
 
         await Task.Delay(plan.WarmUp, cancellationToken);
         var cpuStart = cpu.Now();
+        var allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         var window = Stopwatch.StartNew();
         Volatile.Write(ref measuring, 1);
         await Task.Delay(plan.Duration, cancellationToken);
         Volatile.Write(ref measuring, 0);
         var elapsed = window.Elapsed;
         var cpuUsed = cpu.Now() - cpuStart;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
         Volatile.Write(ref stopping, 1);
         await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
 
-        measurement.AddWindow(elapsed, cpuUsed);
+        measurement.AddWindow(elapsed, cpuUsed, allocated);
     }
 }

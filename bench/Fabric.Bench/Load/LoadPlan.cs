@@ -10,5 +10,9 @@ internal sealed record LoadPlan(
     TimeSpan Duration,
     Action? BeforeEach = null);
 
-/// <summary>One measured window. <see cref="CpuMsPer1000"/> is process CPU (all parties in this process, plus nginx) per 1000 successes.</summary>
-internal sealed record LoadResult(double Rps, LatencySummary Latency, double CpuMsPer1000, long Ok, long Failed, string? Note = null);
+/// <summary>
+/// One measured window. <see cref="CpuMsPer1000"/> is process CPU (all parties in this process, plus nginx) per 1000
+/// successes; <see cref="AllocatedBytesPerRequest"/> is this process's managed allocations per success (a proxy's own
+/// share is its row minus the direct row).
+/// </summary>
+internal sealed record LoadResult(double Rps, LatencySummary Latency, double CpuMsPer1000, double AllocatedBytesPerRequest, long Ok, long Failed, string? Note = null);

@@ -24,6 +24,7 @@ internal static class OpenLoop
         var run = new Run(plan, recorder, cancellationToken);
         var overloaded = false;
         TimeSpan cpuStart = default;
+        long allocatedStart = 0;
         long windowStart = 0;
 
         var scheduler = new Thread(() =>
@@ -40,6 +41,7 @@ internal static class OpenLoop
                 if (i == firstMeasured)
                 {
                     cpuStart = cpu.Now();
+                    allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
                     windowStart = Stopwatch.GetTimestamp();
                 }
                 if (Volatile.Read(ref run.InFlight) >= MaxInFlight)
@@ -69,6 +71,7 @@ internal static class OpenLoop
             await Task.Delay(5, CancellationToken.None);
         }
         var cpuUsed = cpu.Now() - cpuStart;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
         var elapsed = Stopwatch.GetElapsedTime(windowStart, windowEnd);
 
         var ok = recorder.Ok;
@@ -79,6 +82,7 @@ internal static class OpenLoop
             ok / Math.Max(elapsed.TotalSeconds, 1e-3),
             recorder.Summarize(),
             ok == 0 ? 0 : cpuUsed.TotalMilliseconds * 1000 / ok,
+            ok == 0 ? 0 : (double)allocated / ok,
             ok,
             recorder.Failed,
             note);

@@ -16,12 +16,12 @@ internal static class MarkdownReport
 
         Line($"## Fabric bench — {DateTime.UtcNow:yyyy-MM-dd} — {report.Machine.Cores} cores, SDK {report.Machine.Sdk}, {report.Machine.Os}");
         Line("");
-        Line("| scenario | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms / 1000 req | failed |");
-        Line("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Line("| scenario | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms / 1000 req | alloc B / req | failed |");
+        Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var result in results)
         {
             var l = result.Load;
-            Line($"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {l.Failed} |");
+            Line($"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {F(l.AllocatedBytesPerRequest, "0")} | {l.Failed} |");
         }
         Line("");
         Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}");

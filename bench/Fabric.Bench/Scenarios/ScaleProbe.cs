@@ -33,10 +33,12 @@ internal sealed class ScaleProbe(FabricHost fabric, CpuMeter cpu)
 
         var recorder = new LatencyRecorder(workloads);
         var cpuStart = cpu.Now();
+        var allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         var pass = Stopwatch.StartNew();
         await DecideAllAsync(client, ids, recorder, ct);
         pass.Stop();
         var cpuUsed = cpu.Now() - cpuStart;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
 
         var scale = new ScaleResult(
             workloads,
@@ -46,7 +48,8 @@ internal sealed class ScaleProbe(FabricHost fabric, CpuMeter cpu)
         var throughput = new ScenarioResult(
             $"grain decisions, {workloads} active workloads",
             new LoadResult(recorder.Ok / pass.Elapsed.TotalSeconds, recorder.Summarize(),
-                recorder.Ok == 0 ? 0 : cpuUsed.TotalMilliseconds * 1000 / recorder.Ok, recorder.Ok, recorder.Failed,
+                recorder.Ok == 0 ? 0 : cpuUsed.TotalMilliseconds * 1000 / recorder.Ok,
+                recorder.Ok == 0 ? 0 : (double)allocated / recorder.Ok, recorder.Ok, recorder.Failed,
                 $"IWorkloadGrain.GetGrantAsync via the edge's cluster client, {Parallelism} in flight"));
         return (scale, throughput);
     }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Fabric.Edge.Audit;
 using Fabric.Bench.Fabric;
 using Fabric.Bench.Load;
 
@@ -101,6 +103,25 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
     }
 
     /// <summary>
+    /// One fabric row, long, for a profiler to attach to: warm-up first, then the process id on stderr
+    /// (<c>PROFILE pid=…</c>), a pause for the profiler to connect, and the measured window.
+    /// </summary>
+    public async Task ProfileAsync(bool cold, TimeSpan duration, CancellationToken ct)
+    {
+        var request = BenchRequest.ToolsCall(Targets.EdgePath, 1024);
+        var count = cold ? 1 : agents.Count;
+        Action? beforeEach = cold ? fabric.EdgeCache.InvalidateAll : null;
+        await ClosedLoop.RunAsync(new LoadPlan([.. agents.Take(count)], targets.Edge, Targets.Http2, request, TimeSpan.Zero, TimeSpan.FromSeconds(3), beforeEach), cpu, ct);
+        Console.Error.WriteLine($"PROFILE pid={Environment.ProcessId}");
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        await ClosedAsync(cold ? ColdSequential : WarmH2, targets.Edge, Targets.Http2, request, count, ct, beforeEach, duration);
+        // Audit records ship off the request path: a backlog here is work the window did not pay for.
+        var flush = Stopwatch.StartNew();
+        await fabric.EdgeServices.GetRequiredService<AuditShipper>().FlushAsync(ct);
+        Console.Error.WriteLine($"  audit backlog after the window shipped in {flush.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    /// <summary>
     /// Warm 1 KiB tools/call, HTTP/2, all agents, saturation: direct, YARP, nginx and the fabric in
     /// interleaved rounds (D Y N F D Y N F …) and summed, so outside load and drift hit all four alike.
     /// The first pass over every target and protocol is an unmeasured JIT and connection warm-up.
@@ -143,10 +164,11 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
         }
     }
 
-    private async Task ClosedAsync(string name, Uri baseUrl, Version version, BenchRequest request, int agentCount, CancellationToken ct, Action? beforeEach = null)
+    private async Task ClosedAsync(string name, Uri baseUrl, Version version, BenchRequest request, int agentCount, CancellationToken ct,
+        Action? beforeEach = null, TimeSpan? duration = null)
     {
         Settle();
-        var plan = new LoadPlan([.. agents.Take(agentCount)], baseUrl, version, request, options.WarmUp, options.Duration, beforeEach);
+        var plan = new LoadPlan([.. agents.Take(agentCount)], baseUrl, version, request, options.WarmUp, duration ?? options.Duration, beforeEach);
         Add(name, await ClosedLoop.RunAsync(plan, cpu, ct));
     }
 
@@ -161,7 +183,7 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
     private void Add(string name, LoadResult result)
     {
         _results.Add(new ScenarioResult(name, result));
-        Console.Error.WriteLine($"  {name,-40} {result.Rps,9:0} rps  p50 {result.Latency.P50Ms,7:0.000}  p99 {result.Latency.P99Ms,7:0.000} ms"
+        Console.Error.WriteLine($"  {name,-40} {result.Rps,9:0} rps  p50 {result.Latency.P50Ms,7:0.000}  p99 {result.Latency.P99Ms,7:0.000} ms  cpu {result.CpuMsPer1000,5:0} ms/1k  alloc {result.AllocatedBytesPerRequest,7:0} B/req"
             + (result.Failed > 0 ? $"  FAILED {result.Failed}" : ""));
     }
 

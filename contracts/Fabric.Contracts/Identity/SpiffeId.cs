@@ -153,5 +153,15 @@ public sealed record SpiffeId
 
     private static string Printable(char c) => char.IsControl(c) || c > 0x7e ? $"\\u{(int)c:x4}" : c.ToString();
 
-    public override string ToString() => Scheme + TrustDomain + Path;
+    // The URI form, built once: the edge keys caches, session owners and audit records by it on every
+    // message. Not serialized and not part of equality (a deserialized copy starts without it).
+    [NonSerialized]
+    private string? _uri;
+
+    public override string ToString() => _uri ??= Scheme + TrustDomain + Path;
+
+    public bool Equals(SpiffeId? other) =>
+        other is not null && string.Equals(TrustDomain, other.TrustDomain, StringComparison.Ordinal) && string.Equals(Path, other.Path, StringComparison.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(TrustDomain, Path);
 }

@@ -12,7 +12,39 @@ public sealed record WorkloadGrant(
     [property: Id(2)] IReadOnlyList<GrantedRule> Rules)
 {
     /// <summary>True when some allow rule names the server: the gate for protocol methods.</summary>
-    public bool AllowsServer => Rules.Any(r => r.Rule.Effect == PolicyEffect.Allow);
+    public bool AllowsServer
+    {
+        get
+        {
+            for (var i = 0; i < Rules.Count; i++)
+            {
+                if (Rules[i].Rule.Effect == PolicyEffect.Allow)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// True when some rule has an argument constraint (<c>when.arguments</c>): only then can a decision read a
+    /// call's arguments, so only then does the edge render them.
+    /// </summary>
+    public bool ConstrainsArguments
+    {
+        get
+        {
+            for (var i = 0; i < Rules.Count; i++)
+            {
+                if (Rules[i].Rule.When?.Arguments is not null)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
 }
 
 /// <summary>A rule with the policy it came from and its index in that policy.</summary>

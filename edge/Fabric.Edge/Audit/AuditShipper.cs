@@ -8,7 +8,7 @@ namespace Fabric.Edge.Audit;
 /// <summary>
 /// Ships audit records to the cluster in batches, off the hot path, without losing them:
 /// <code>
-///   request path ─Enqueue─► memory channel ─(group commit, fsync)─► AuditSpool on disk ─batch─► IAuditSink
+///   request path ─Enqueue─► memory channel ─(group commit, fsync)─► AuditSpool on disk ─batch (≤ linger)─► IAuditSink
 ///                                                                     ▲ checkpoint after each ack
 /// </code>
 /// The request path only enqueues (no await, no lock). Records are on disk before they are shipped;
@@ -123,6 +123,7 @@ public sealed partial class AuditShipper : BackgroundService
     {
         var reader = _queue.Reader;
         var delay = TimeSpan.FromMilliseconds(100);
+        var lingered = false;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -134,6 +135,15 @@ public sealed partial class AuditShipper : BackgroundService
                     await reader.WaitToReadAsync(stoppingToken);
                     continue;
                 }
+                if (batch.Count < _options.AuditBatchSize && !lingered && _options.AuditShipLinger > TimeSpan.Zero)
+                {
+                    // The records are on disk already; let a partial batch fill a moment before paying the
+                    // per-batch costs (see EdgeOptions.AuditShipLinger).
+                    lingered = true;
+                    await Task.Delay(_options.AuditShipLinger, _time, stoppingToken);
+                    continue;
+                }
+                lingered = false;
                 try
                 {
                     await SpoolWhileAsync(_sink.AppendAsync(batch), reader, stoppingToken);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,6 +19,12 @@ namespace Fabric.Edge.Audit;
 /// A crash mid-append can leave a torn last line; it is skipped (it was never acknowledged to
 /// anyone). Past <see cref="MaxBytes"/> the oldest segment is dropped and counted, never silently.
 /// Single consumer, single producer: the audit shipper's loop owns it.
+/// <para>
+/// The records this process appended are also kept in memory (up to <see cref="MaxTailRecords"/>) with
+/// where each one ends on disk, so <see cref="Read"/> hands back the very records it just fsync'd instead of
+/// reading and parsing them again; the disk is read only for what an earlier process left, or after the
+/// memory tail was given up. Either way the same records in the same order with the same positions.
+/// </para>
 /// </summary>
 public sealed class AuditSpool : IDisposable
 {
@@ -29,9 +36,24 @@ public sealed class AuditSpool : IDisposable
 
     private readonly string _directory;
     private readonly FileStream _lock;
+    private const int MaxRetainedAppendBuffer = 1024 * 1024;
+    /// <summary>At most this many appended records are kept in memory; past it (the cluster is away) the disk serves.</summary>
+    private const int MaxTailRecords = 16 * 1024;
+
     private FileStream? _writer;
+    /// <summary>Reused by <see cref="Append"/> (single producer) so a batch does not regrow a fresh buffer.</summary>
+    private MemoryStream _appendBuffer = new();
     private long _writerSegment;
     private (long Segment, long Offset) _checkpoint;
+    private bool _pruned;
+
+    /// <summary>
+    /// Records appended by this process and not yet acknowledged, in order, each with where its line starts
+    /// and ends on disk. Always a contiguous run of lines: a batch that does not fit empties it.
+    /// </summary>
+    private readonly Queue<Spooled> _tail = new();
+
+    private readonly record struct Spooled(AuditRecord Record, long Segment, long Start, long End);
 
     public AuditSpool(string directory, long maxBytes)
     {
@@ -74,20 +96,56 @@ public sealed class AuditSpool : IDisposable
             }
             _writer = new FileStream(SegmentPath(_writerSegment), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
         }
-        var buffer = new MemoryStream();
-        foreach (var record in records)
+        var buffer = _appendBuffer;
+        buffer.SetLength(0);
+        var ends = new long[records.Count];
+        for (var i = 0; i < records.Count; i++)
         {
-            JsonSerializer.Serialize(buffer, record, Json);
+            JsonSerializer.Serialize(buffer, records[i], Json);
             buffer.WriteByte((byte)'\n');
+            ends[i] = buffer.Length;
         }
+        var start = _writer.Position;
         _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         _writer.Flush(flushToDisk: true);
+        if (_tail.Count + records.Count > MaxTailRecords)
+        {
+            _tail.Clear();
+        }
+        else
+        {
+            for (var i = 0; i < records.Count; i++)
+            {
+                _tail.Enqueue(new Spooled(records[i], _writerSegment, start + (i == 0 ? 0 : ends[i - 1]), start + ends[i]));
+            }
+        }
+        if (buffer.Capacity > MaxRetainedAppendBuffer)
+        {
+            // A burst's buffer is not kept for the quiet time after it.
+            _appendBuffer = new MemoryStream();
+        }
         EnforceLimit();
     }
 
     /// <summary>Up to <paramref name="max"/> unacknowledged records in order, and the position after them.</summary>
     public (IReadOnlyList<AuditRecord> Records, (long Segment, long Offset) Next) Read(int max)
     {
+        if (_tail.TryPeek(out var head) && (head.Segment, head.Start) == _checkpoint)
+        {
+            // The next unacknowledged line is the first one this process still holds: serve the run from memory.
+            var fromMemory = new List<AuditRecord>(Math.Min(max, _tail.Count));
+            var end = _checkpoint;
+            foreach (var spooled in _tail)
+            {
+                if (fromMemory.Count == max)
+                {
+                    break;
+                }
+                fromMemory.Add(spooled.Record);
+                end = (spooled.Segment, spooled.End);
+            }
+            return (fromMemory, end);
+        }
         var records = new List<AuditRecord>(Math.Min(max, 1024));
         var position = _checkpoint;
         foreach (var segment in Segments().Where(s => s >= _checkpoint.Segment))
@@ -95,15 +153,7 @@ public sealed class AuditSpool : IDisposable
             var offset = segment == _checkpoint.Segment ? _checkpoint.Offset : 0;
             using var stream = new FileStream(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             stream.Seek(offset, SeekOrigin.Begin);
-            while (records.Count < max && ReadLine(stream) is { } line)
-            {
-                offset += line.Length + 1;
-                position = (segment, offset);
-                if (TryParse(line) is { } record)
-                {
-                    records.Add(record);
-                }
-            }
+            ReadLines(stream, segment, offset, records, max, ref position);
             if (records.Count >= max)
             {
                 break;
@@ -134,7 +184,12 @@ public sealed class AuditSpool : IDisposable
     /// <summary>Records everything before <paramref name="next"/> as acknowledged and deletes fully shipped segments.</summary>
     public void Commit((long Segment, long Offset) next)
     {
+        var previous = _checkpoint;
         _checkpoint = next;
+        while (_tail.TryPeek(out var head) && (head.Segment < next.Segment || (head.Segment == next.Segment && head.End <= next.Offset)))
+        {
+            _tail.Dequeue();
+        }
         var temp = Path.Combine(_directory, CheckpointFile + ".tmp");
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
         {
@@ -143,9 +198,15 @@ public sealed class AuditSpool : IDisposable
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, Path.Combine(_directory, CheckpointFile), overwrite: true);
-        foreach (var segment in Segments().Where(s => s < next.Segment))
+        // Segments before the checkpoint's are deleted once it moves on (and once after start-up, for what an
+        // earlier process left): while it stays in one segment there is nothing new to delete.
+        if (!_pruned || next.Segment != previous.Segment)
         {
-            File.Delete(SegmentPath(segment));
+            foreach (var segment in Segments().Where(s => s < next.Segment))
+            {
+                File.Delete(SegmentPath(segment));
+            }
+            _pruned = true;
         }
     }
 
@@ -164,6 +225,10 @@ public sealed class AuditSpool : IDisposable
             Dropped += File.ReadLines(SegmentPath(oldest)).Count();
             File.Delete(SegmentPath(oldest));
             segments.RemoveAt(0);
+            while (_tail.TryPeek(out var head) && head.Segment <= oldest)
+            {
+                _tail.Dequeue();
+            }
             if (_checkpoint.Segment <= oldest)
             {
                 _checkpoint = (segments[0], 0);
@@ -195,25 +260,57 @@ public sealed class AuditSpool : IDisposable
     private string SegmentPath(long segment) =>
         Path.Combine(_directory, segment.ToString("D20", CultureInfo.InvariantCulture) + Extension);
 
-    /// <summary>One complete line (without its '\n'), or null at the end or before a torn, unterminated line.</summary>
-    private static byte[]? ReadLine(FileStream stream)
+    /// <summary>
+    /// Parses complete lines from <paramref name="stream"/>'s position (<paramref name="offset"/> in
+    /// <paramref name="segment"/>) into <paramref name="records"/> until it holds <paramref name="max"/>;
+    /// <paramref name="position"/> ends after the last complete line read. A torn, unterminated last line is
+    /// left for later. Reads in blocks into one pooled buffer (it grows only for a line longer than it).
+    /// </summary>
+    private static void ReadLines(FileStream stream, long segment, long offset, List<AuditRecord> records, int max, ref (long Segment, long Offset) position)
     {
-        var start = stream.Position;
-        var line = new MemoryStream();
-        int b;
-        while ((b = stream.ReadByte()) >= 0)
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var filled = 0;
+        try
         {
-            if (b == '\n')
+            while (records.Count < max)
             {
-                return line.ToArray();
+                if (filled == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var read = stream.Read(buffer, filled, buffer.Length - filled);
+                if (read == 0)
+                {
+                    return;
+                }
+                filled += read;
+                var start = 0;
+                int newline;
+                while (records.Count < max && (newline = buffer.AsSpan(start, filled - start).IndexOf((byte)'\n')) >= 0)
+                {
+                    offset += newline + 1;
+                    position = (segment, offset);
+                    if (TryParse(buffer.AsSpan(start, newline)) is { } record)
+                    {
+                        records.Add(record);
+                    }
+                    start += newline + 1;
+                }
+                // Keep the partial line for the next block.
+                buffer.AsSpan(start, filled - start).CopyTo(buffer);
+                filled -= start;
             }
-            line.WriteByte((byte)b);
         }
-        stream.Position = start;
-        return null;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    private static AuditRecord? TryParse(byte[] line)
+    private static AuditRecord? TryParse(ReadOnlySpan<byte> line)
     {
         try
         {

@@ -81,8 +81,16 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
             return (definition.Result, grant.Result);
         }
         var (pendingDefinition, pendingGrant) = (definition.AsTask(), grant.AsTask());
-        // WhenAll observes both failures (the cluster being away fails both) and rethrows the first.
-        await Task.WhenAll(pendingDefinition, pendingGrant);
+        try
+        {
+            // WhenAll observes both failures (the cluster being away fails both) and rethrows the first.
+            await Task.WhenAll(pendingDefinition, pendingGrant);
+        }
+        catch when (pendingDefinition.IsCompletedSuccessfully && pendingDefinition.Result is null)
+        {
+            // An unknown server is unknown whatever became of the grant lookup: the caller answers 404 without it.
+            return (null, new WorkloadGrant(0, Enabled: false, []));
+        }
         return (pendingDefinition.Result, pendingGrant.Result);
     }
 

@@ -51,7 +51,7 @@ internal sealed partial class McpProxyHandler(
             return;
         }
 
-        using var activity = EdgeTelemetry.Source.StartActivity("mcp " + context.Request.Method);
+        using var activity = EdgeTelemetry.Source.HasListeners() ? EdgeTelemetry.Source.StartActivity(SpanName(context.Request.Method)) : null;
         var draft = new AuditDraft { Workload = workload.ToString(), Server = server, Method = context.Request.Method };
         // The 2025 transport's GET event stream stays open for the whole session: not a message in flight.
         var message = !HttpMethods.IsGet(context.Request.Method);
@@ -69,10 +69,16 @@ internal sealed partial class McpProxyHandler(
             if (draft.Decided)
             {
                 var latency = time.GetElapsedTime(started).TotalMilliseconds;
-                record = draft.Build(options.Value.Name, time.GetUtcNow(), latency, activity?.TraceId.ToString());
-                var tags = new TagList { { "decision", draft.Allowed ? "allow" : "deny" }, { "reason", draft.Reason }, { "server", server } };
-                telemetry.Decisions.Add(1, tags);
-                telemetry.Latency.Record(latency, tags);
+                // The message's span when tracing is on, else the request's own activity (ASP.NET Core starts one
+                // while logging is enabled): either way the trace id the upstream sees in its traceparent.
+                var traceId = (activity ?? Activity.Current)?.TraceId.ToString();
+                record = draft.Build(options.Value.Name, time.GetUtcNow(), latency, traceId);
+                if (telemetry.Decisions.Enabled || telemetry.Latency.Enabled)
+                {
+                    var tags = new TagList { { "decision", draft.Allowed ? "allow" : "deny" }, { "reason", draft.Reason }, { "server", server } };
+                    telemetry.Decisions.Add(1, tags);
+                    telemetry.Latency.Record(latency, tags);
+                }
                 activity?.SetTag("fabric.workload", draft.Workload);
                 activity?.SetTag("fabric.server", server);
                 activity?.SetTag("fabric.method", draft.Method);
@@ -204,7 +210,8 @@ internal sealed partial class McpProxyHandler(
         // grant on this server (the lease grain checks that too).
         var credentialLookup = LookUpCredential(definition, workload);
         using var read = await McpMessageReader.ReadAsync(
-            context.Request.Body, context.Request.ContentLength, options.Value.MaxMessageBytes, context.RequestAborted);
+            context.Request.Body, context.Request.ContentLength, options.Value.MaxMessageBytes, context.RequestAborted,
+            renderArguments: grant.ConstrainsArguments);
         switch (read.Status)
         {
             case McpReadStatus.TooLarge:
@@ -368,6 +375,14 @@ internal sealed partial class McpProxyHandler(
         or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
         or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
         or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient;
+
+    private static string SpanName(string method) => method switch
+    {
+        "POST" => "mcp POST",
+        "GET" => "mcp GET",
+        "DELETE" => "mcp DELETE",
+        _ => "mcp " + method,
+    };
 
     private static bool IsClusterFault(Exception ex) => ex is OrleansException or TimeoutException;
 

@@ -63,7 +63,10 @@ internal sealed class McpMessage
     /// </summary>
     public string? Name { get; }
 
-    /// <summary>Top-level <c>params.arguments</c> of <c>tools/call</c> / <c>prompts/get</c>, rendered as strings.</summary>
+    /// <summary>
+    /// Top-level <c>params.arguments</c> of <c>tools/call</c> / <c>prompts/get</c>, rendered as strings; null when
+    /// absent, or when the reader was told nothing would read them (validated, not copied).
+    /// </summary>
     public IReadOnlyDictionary<string, string>? Arguments { get; }
 
     /// <summary>

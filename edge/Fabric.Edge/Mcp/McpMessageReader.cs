@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 using System.Text.Json;
 using Fabric.Contracts.Policy;
 
@@ -30,7 +31,12 @@ internal static class McpMessageReader
         MaxDepth = 64,
     };
 
-    public static async ValueTask<McpReadResult> ReadAsync(Stream body, long? contentLength, int maxBytes, CancellationToken ct)
+    /// <param name="renderArguments">
+    /// False when nothing will read <see cref="McpMessage.Arguments"/> (the grant has no argument constraint):
+    /// arguments are still validated (an object, at most <see cref="MaxArguments"/>, no duplicate keys, strings
+    /// that decode) but their values are not copied out, and <see cref="McpMessage.Arguments"/> is null.
+    /// </param>
+    public static async ValueTask<McpReadResult> ReadAsync(Stream body, long? contentLength, int maxBytes, CancellationToken ct, bool renderArguments = true)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
@@ -87,16 +93,16 @@ internal static class McpMessageReader
             throw;
         }
 
-        var outcome = Parse(buffer.AsSpan(0, total));
+        var outcome = Parse(buffer.AsSpan(0, total), renderArguments);
         return new McpReadResult(buffer, total, outcome);
     }
 
     /// <summary>Parses one message; never throws for bad input.</summary>
-    internal static ParseOutcome Parse(ReadOnlySpan<byte> json)
+    internal static ParseOutcome Parse(ReadOnlySpan<byte> json, bool renderArguments = true)
     {
         try
         {
-            return ParseCore(json);
+            return ParseCore(json, renderArguments);
         }
         catch (JsonException)
         {
@@ -105,7 +111,7 @@ internal static class McpMessageReader
         }
     }
 
-    private static ParseOutcome ParseCore(ReadOnlySpan<byte> json)
+    private static ParseOutcome ParseCore(ReadOnlySpan<byte> json, bool renderArguments)
     {
         var reader = new Utf8JsonReader(json, ReaderOptions);
         if (!reader.Read())
@@ -224,10 +230,10 @@ internal static class McpMessageReader
         }
 
         var kind = hasId ? McpMessageKind.Request : McpMessageKind.Notification;
-        return ParseParams(json, top, kind, rawId);
+        return ParseParams(json, top, kind, rawId, renderArguments);
     }
 
-    private static ParseOutcome ParseParams(ReadOnlySpan<byte> json, TopLevel top, McpMessageKind kind, string? rawId)
+    private static ParseOutcome ParseParams(ReadOnlySpan<byte> json, TopLevel top, McpMessageKind kind, string? rawId, bool renderArguments)
     {
         var method = top.Method!;
         var callKind = McpMethods.Classify(method);
@@ -270,7 +276,7 @@ internal static class McpMessageReader
                         return ParseOutcome.Fail(McpReadStatus.Invalid, JsonRpcErrors.InvalidParams, "invalid params: arguments must be an object", rawId);
                     }
 
-                    var failure = ReadArguments(ref reader, json[top.ParamsStart..top.ParamsEnd], out var rendered);
+                    var failure = ReadArguments(ref reader, json[top.ParamsStart..top.ParamsEnd], renderArguments, out var rendered);
                     if (failure is not null)
                     {
                         return ParseOutcome.Fail(McpReadStatus.Invalid, JsonRpcErrors.InvalidParams, failure, rawId);
@@ -304,9 +310,11 @@ internal static class McpMessageReader
     /// <summary>
     /// Renders top-level arguments: JSON strings as their (unescaped) value, anything else as its raw JSON
     /// text. Duplicate keys are refused for the same reason as duplicate members: an argument constraint
-    /// checked on one copy must not be bypassed by the other.
+    /// checked on one copy must not be bypassed by the other. With <paramref name="render"/> false the same
+    /// checks run (a string value that would not decode still fails as it would when rendered), the values
+    /// are not copied, and <paramref name="rendered"/> comes back null.
     /// </summary>
-    private static string? ReadArguments(ref Utf8JsonReader reader, ReadOnlySpan<byte> source, out Dictionary<string, string>? rendered)
+    private static string? ReadArguments(ref Utf8JsonReader reader, ReadOnlySpan<byte> source, bool render, out Dictionary<string, string>? rendered)
     {
         rendered = new Dictionary<string, string>(StringComparer.Ordinal);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -322,6 +330,21 @@ internal static class McpMessageReader
             string value;
             switch (reader.TokenType)
             {
+                case JsonTokenType.String when !render:
+                    if (reader.ValueIsEscaped || !Utf8.IsValid(reader.ValueSpan))
+                    {
+                        // Unescaping or transcoding may fail; fail exactly as rendering would.
+                        _ = reader.GetString();
+                    }
+                    value = string.Empty;
+                    break;
+                case JsonTokenType.StartObject or JsonTokenType.StartArray when !render:
+                    reader.Skip();
+                    value = string.Empty;
+                    break;
+                case not (JsonTokenType.String or JsonTokenType.StartObject or JsonTokenType.StartArray) when !render:
+                    value = string.Empty;
+                    break;
                 case JsonTokenType.String:
                     value = reader.GetString()!;
                     break;
@@ -343,6 +366,10 @@ internal static class McpMessageReader
             }
         }
 
+        if (!render)
+        {
+            rendered = null;
+        }
         return null;
     }
 

@@ -52,6 +52,44 @@ public sealed class AuditSpoolTests : IDisposable
     }
 
     [Fact]
+    public void Reads_served_from_memory_match_what_a_new_process_reads_from_disk_position_for_position()
+    {
+        var written = Enumerable.Range(0, 12).Select(Record).ToList();
+        var fromMemory = new List<(List<Guid> Ids, (long, long) Next)>();
+        using (var spool = new AuditSpool(_directory, 1 << 20))
+        {
+            spool.Append(written[..5]);
+            spool.Append(written[5..9]);
+            var (first, next) = spool.Read(3);
+            fromMemory.Add(([.. first.Select(r => r.Id)], next));
+            spool.Commit(next);
+            spool.Append(written[9..]);
+            var (second, after) = spool.Read(100);
+            fromMemory.Add(([.. second.Select(r => r.Id)], after));
+            // Served from memory: the very objects appended, not copies parsed back from disk.
+            Assert.Same(written[3], second[0]);
+        }
+        Directory.Delete(_directory, recursive: true);
+
+        // The same batches in a fresh spool, read back by another process: from disk only.
+        var disk = new AuditSpool(_directory, 1 << 20);
+        disk.Append(written[..5]);
+        disk.Append(written[5..9]);
+        disk.Append(written[9..]);
+        disk.Dispose();
+        using var reopened = new AuditSpool(_directory, 1 << 20);
+        var (diskFirst, diskNext) = reopened.Read(3);
+        reopened.Commit(diskNext);
+        var (diskSecond, diskAfter) = reopened.Read(100);
+
+        Assert.Equal(fromMemory[0].Ids, diskFirst.Select(r => r.Id));
+        Assert.Equal(fromMemory[0].Next, diskNext);
+        Assert.Equal(fromMemory[1].Ids, diskSecond.Select(r => r.Id));
+        Assert.Equal(fromMemory[1].Next, diskAfter);
+        Assert.Equal(written[3], diskSecond[0]);
+    }
+
+    [Fact]
     public void A_torn_last_line_from_a_crash_is_skipped_and_later_appends_still_read()
     {
         using (var spool = new AuditSpool(_directory, 1 << 20))
