@@ -15,4 +15,4 @@ internal sealed record LoadPlan(
 /// successes; <see cref="AllocatedBytesPerRequest"/> is this process's managed allocations per success (a proxy's own
 /// share is its row minus the direct row).
 /// </summary>
-internal sealed record LoadResult(double Rps, LatencySummary Latency, double CpuMsPer1000, double AllocatedBytesPerRequest, long Ok, long Failed, string? Note = null);
+internal sealed record LoadResult(double Rps, LatencySummary Latency, double CpuMsPer1000, double? AllocatedBytesPerRequest, long Ok, long Failed, string? Note = null);

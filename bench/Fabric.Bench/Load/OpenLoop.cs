@@ -82,7 +82,7 @@ internal static class OpenLoop
             ok / Math.Max(elapsed.TotalSeconds, 1e-3),
             recorder.Summarize(),
             ok == 0 ? 0 : cpuUsed.TotalMilliseconds * 1000 / ok,
-            ok == 0 ? 0 : (double)allocated / ok,
+            Measurement.AllocatedPerRequest(allocated, ok),
             ok,
             recorder.Failed,
             note);

@@ -27,7 +27,7 @@ internal sealed record BenchReport(
 
 internal sealed record MachineJson(int Cores, string Sdk, string Os);
 
-internal sealed record ScenarioJson(string Name, double Rps, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double CpuMsPer1000, double AllocatedBytesPerRequest);
+internal sealed record ScenarioJson(string Name, double Rps, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double CpuMsPer1000, double? AllocatedBytesPerRequest);
 
 internal sealed record RatiosJson(double? FabricOverDirect, double? FabricOverYarp, double? FabricOverNginx);
 

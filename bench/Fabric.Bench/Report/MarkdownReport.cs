@@ -21,7 +21,7 @@ internal static class MarkdownReport
         foreach (var result in results)
         {
             var l = result.Load;
-            Line($"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {F(l.AllocatedBytesPerRequest, "0")} | {l.Failed} |");
+            Line($"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {(l.AllocatedBytesPerRequest is { } allocated ? F(allocated, "0") : "n/a")} | {l.Failed} |");
         }
         Line("");
         Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}");

@@ -9,7 +9,7 @@ internal static class ReportBuilder
     {
         var scenarios = results.Select(r => new ScenarioJson(
             r.Name, Round(r.Load.Rps, 1), Round(r.Load.Latency.P50Ms), Round(r.Load.Latency.P90Ms), Round(r.Load.Latency.P99Ms),
-            Round(r.Load.Latency.MaxMs), Round(r.Load.CpuMsPer1000), Math.Round(r.Load.AllocatedBytesPerRequest))).ToArray();
+            Round(r.Load.Latency.MaxMs), Round(r.Load.CpuMsPer1000), r.Load.AllocatedBytesPerRequest is { } allocated ? Math.Round(allocated) : null)).ToArray();
         var ratios = new RatiosJson(
             Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.DirectH2),
             Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.YarpH2),

@@ -49,7 +49,7 @@ internal sealed class ScaleProbe(FabricHost fabric, CpuMeter cpu)
             $"grain decisions, {workloads} active workloads",
             new LoadResult(recorder.Ok / pass.Elapsed.TotalSeconds, recorder.Summarize(),
                 recorder.Ok == 0 ? 0 : cpuUsed.TotalMilliseconds * 1000 / recorder.Ok,
-                recorder.Ok == 0 ? 0 : (double)allocated / recorder.Ok, recorder.Ok, recorder.Failed,
+                Measurement.AllocatedPerRequest(allocated, recorder.Ok), recorder.Ok, recorder.Failed,
                 $"IWorkloadGrain.GetGrantAsync via the edge's cluster client, {Parallelism} in flight"));
         return (scale, throughput);
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using Fabric.Edge.Audit;
 using Fabric.Bench.Fabric;
@@ -183,7 +184,7 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
     private void Add(string name, LoadResult result)
     {
         _results.Add(new ScenarioResult(name, result));
-        Console.Error.WriteLine($"  {name,-40} {result.Rps,9:0} rps  p50 {result.Latency.P50Ms,7:0.000}  p99 {result.Latency.P99Ms,7:0.000} ms  cpu {result.CpuMsPer1000,5:0} ms/1k  alloc {result.AllocatedBytesPerRequest,7:0} B/req"
+        Console.Error.WriteLine($"  {name,-40} {result.Rps,9:0} rps  p50 {result.Latency.P50Ms,7:0.000}  p99 {result.Latency.P99Ms,7:0.000} ms  cpu {result.CpuMsPer1000,5:0} ms/1k  alloc {(result.AllocatedBytesPerRequest is { } allocated ? allocated.ToString("0", CultureInfo.InvariantCulture) : "n/a"),7} B/req"
             + (result.Failed > 0 ? $"  FAILED {result.Failed}" : ""));
     }
 
