@@ -20,6 +20,8 @@ public sealed partial class AuditShipper : BackgroundService
     private readonly Channel<AuditRecord> _queue;
     private readonly IAuditSink _sink;
     private readonly AuditSpool _spool;
+    // Every spool call after construction runs here: fsyncs park this thread, not the request threads.
+    private readonly SpoolThread _disk = new("fabric-audit-spool");
     private readonly EdgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<AuditShipper> _logger;
@@ -128,8 +130,8 @@ public sealed partial class AuditShipper : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                SpoolQueued(reader);
-                var (batch, next) = _spool.Read(_options.AuditBatchSize);
+                await SpoolQueuedAsync(reader);
+                var (batch, next) = await _disk.RunAsync(() => _spool.Read(_options.AuditBatchSize));
                 if (batch.Count == 0)
                 {
                     await reader.WaitToReadAsync(stoppingToken);
@@ -147,7 +149,7 @@ public sealed partial class AuditShipper : BackgroundService
                 try
                 {
                     await SpoolWhileAsync(_sink.AppendAsync(batch), reader, stoppingToken);
-                    _spool.Commit(next);
+                    await _disk.RunAsync(() => _spool.Commit(next));
                     Interlocked.Add(ref _shipped, batch.Count);
                     ReleaseWaiters();
                     delay = TimeSpan.FromMilliseconds(100);
@@ -167,12 +169,13 @@ public sealed partial class AuditShipper : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Whatever is still queued in memory goes to disk; the next edge process ships it.
-            SpoolQueued(reader);
+            await SpoolQueuedAsync(reader);
         }
     }
 
     public override void Dispose()
     {
+        _disk.Dispose();
         _spool.Dispose();
         base.Dispose();
     }
@@ -192,19 +195,22 @@ public sealed partial class AuditShipper : BackgroundService
             {
                 break;
             }
-            SpoolQueued(reader);
+            await SpoolQueuedAsync(reader);
         }
         await pending;
     }
 
-    private void SpoolQueued(ChannelReader<AuditRecord> reader)
+    private async Task SpoolQueuedAsync(ChannelReader<AuditRecord> reader)
     {
         var batch = new List<AuditRecord>();
         while (reader.TryRead(out var record))
         {
             batch.Add(record);
         }
-        _spool.Append(batch);
+        if (batch.Count > 0)
+        {
+            await _disk.RunAsync(() => _spool.Append(batch));
+        }
     }
 
     /// <summary>This process's records shipped or dropped (recovered records ship first, FIFO).</summary>
