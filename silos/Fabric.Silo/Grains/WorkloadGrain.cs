@@ -6,12 +6,22 @@ namespace Fabric.Silo.Grains;
 /// <summary>
 /// One workload identity (key = its SPIFFE ID). Hands out the grant edges decide from, decides
 /// what-if questions, holds the enabled flag and the decided-call counters.
+/// <para>
+/// The counters are statistics (the audit log is the durable record of each call): they are persisted at
+/// most once per <see cref="CounterFlush"/> and on deactivation, not on every audit batch, which would be
+/// one storage write per workload per batch (a Redis write each, in cluster mode). A silo that dies loses at
+/// most that window of counts; the enabled flag is written at once, always.
+/// </para>
 /// </summary>
 public sealed class WorkloadGrain(
     [PersistentState("workload", GrainStorage.Name)] IPersistentState<WorkloadState> state,
     TimeProvider time) : Grain, IWorkloadGrain
 {
+    public static readonly TimeSpan CounterFlush = TimeSpan.FromSeconds(5);
+
     private SpiffeId? _id;
+    private bool _countersDirty;
+    private IGrainTimer? _counterTimer;
 
     /// <summary>The parsed key; a grain activated under a malformed key denies everything.</summary>
     private SpiffeId? Id => _id ??= SpiffeId.TryParse(this.GetPrimaryKeyString(), out var id) ? id : null;
@@ -45,18 +55,48 @@ public sealed class WorkloadGrain(
             return Status();
         }
         state.State.Disabled = !enabled;
+        _countersDirty = false; // written with the flag
         await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Workload, this.GetPrimaryKeyString(), 0));
         await GrainFactory.Leases().ReconcileAsync(null, this.GetPrimaryKeyString());
         return Status();
     }
 
-    public async ValueTask RecordAsync(long allowed, long denied)
+    public ValueTask RecordAsync(long allowed, long denied)
     {
         state.State.Allowed += allowed;
         state.State.Denied += denied;
         state.State.LastSeen = time.GetUtcNow();
-        await state.WriteStateAsync();
+        if (!_countersDirty)
+        {
+            _countersDirty = true;
+            _counterTimer ??= this.RegisterGrainTimer(FlushCountersAsync, new GrainTimerCreationOptions(CounterFlush, Timeout.InfiniteTimeSpan));
+            _counterTimer.Change(CounterFlush, Timeout.InfiniteTimeSpan);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        await FlushCountersAsync(cancellationToken);
+
+    private async Task FlushCountersAsync(CancellationToken cancellationToken)
+    {
+        if (!_countersDirty)
+        {
+            return;
+        }
+        _countersDirty = false;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch
+        {
+            // Still owed: try again a window later (counts keep accumulating in memory meanwhile).
+            _countersDirty = true;
+            _counterTimer?.Change(CounterFlush, Timeout.InfiniteTimeSpan);
+            throw;
+        }
     }
 
     private WorkloadStatus Status() => new(

@@ -88,6 +88,19 @@ public sealed class WorkloadGrainTests(ClusterFixture fixture)
         Assert.True(status.Enabled);
     }
 
+    [Fact]
+    public async Task Counters_written_lazily_are_still_persisted_when_the_grain_deactivates()
+    {
+        var grain = fixture.Client.Workload(NewWorkload());
+        await grain.RecordAsync(3, 1);
+        var seen = (await grain.GetAsync()).LastSeen;
+
+        await fixture.Cluster.DeactivateAsync(grain);
+
+        var status = await grain.GetAsync();
+        Assert.Equal((3, 1, seen), (status.Allowed, status.Denied, status.LastSeen));
+    }
+
     [Theory]
     [InlineData("not-a-spiffe-id")]
     [InlineData("spiffe://fabric.local")]
