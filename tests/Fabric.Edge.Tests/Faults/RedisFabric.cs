@@ -215,27 +215,34 @@ internal sealed class RedisFabric : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Upstream is not null)
+        try
         {
-            await Upstream.DisposeAsync();
-        }
-        foreach (var app in Enumerable.Reverse(_edges).Concat(Enumerable.Reverse(_silos)))
-        {
-            try
+            if (Upstream is not null)
             {
-                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await app.StopAsync(stop.Token);
+                await Upstream.DisposeAsync();
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            foreach (var app in Enumerable.Reverse(_edges).Concat(Enumerable.Reverse(_silos)))
             {
+                try
+                {
+                    using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                    await app.StopAsync(stop.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+                {
+                }
+                await app.DisposeAsync();
             }
-            await app.DisposeAsync();
+            if (_silos.Count > 0)
+            {
+                Admin?.Dispose();
+            }
         }
-        if (_silos.Count > 0)
+        finally
         {
-            Admin?.Dispose();
+            // Whatever a host's disposal threw, the redis-server child process must not outlive the test.
+            await Redis.DisposeAsync();
         }
-        await Redis.DisposeAsync();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
