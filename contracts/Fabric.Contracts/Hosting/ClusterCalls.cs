@@ -36,6 +36,12 @@ public sealed partial class ClusterCalls(TimeSpan budget, TimeProvider time, ILo
             return true;
         }, budget, time, logger, cancellationToken);
 
+    /// <summary>
+    /// True for any failure of the cluster to answer a grain call (rejected, unreachable, timed out): what
+    /// callers fail closed on, once <see cref="RetryAsync{T}(Func{ValueTask{T}}, CancellationToken)"/> has given up.
+    /// </summary>
+    public static bool IsClusterFault(Exception exception) => exception is OrleansException or TimeoutException;
+
     /// <summary>True for failures that mean "not delivered to a live activation, try again shortly".</summary>
     public static bool IsTransient(Exception exception) =>
         exception is OrleansMessageRejectionException or SiloUnavailableException or ConnectionFailedException;

@@ -11,6 +11,9 @@ public sealed record WorkloadGrant(
     [property: Id(1)] bool Enabled,
     [property: Id(2)] IReadOnlyList<GrantedRule> Rules)
 {
+    /// <summary>A grant that allows nothing: for a workload or server the fabric does not know.</summary>
+    public static WorkloadGrant None { get; } = new(0, Enabled: false, []);
+
     /// <summary>True when some allow rule names the server: the gate for protocol methods.</summary>
     public bool AllowsServer
     {

@@ -89,7 +89,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         catch when (pendingDefinition.IsCompletedSuccessfully && pendingDefinition.Result is null)
         {
             // An unknown server is unknown whatever became of the grant lookup: the caller answers 404 without it.
-            return (null, new WorkloadGrant(0, Enabled: false, []));
+            return (null, WorkloadGrant.None);
         }
         return (pendingDefinition.Result, pendingGrant.Result);
     }
@@ -116,7 +116,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         {
             result = await calls.RetryAsync(() => cluster.GetGrain<ICredentialLeaseGrain>(leaseKey).GetAsync());
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {
             return new CredentialResult(null, "the credential lease could not be reached");
         }

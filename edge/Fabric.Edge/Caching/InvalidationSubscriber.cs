@@ -1,3 +1,4 @@
+using Fabric.Contracts.Hosting;
 using Fabric.Edge.Hosting;
 using Fabric.Edge.Identity;
 using Microsoft.Extensions.Options;
@@ -57,7 +58,7 @@ internal sealed partial class InvalidationSubscriber(
             {
                 await cluster.Hub().UnsubscribeAsync(_reference).AsTask().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException or OperationCanceledException)
+            catch (Exception ex) when (ClusterCalls.IsClusterFault(ex) || ex is OperationCanceledException)
             {
                 // The hub drops silent subscribers on its own.
             }
@@ -78,7 +79,7 @@ internal sealed partial class InvalidationSubscriber(
             _epoch = epoch;
             _lastFailed = false;
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {
             _lastFailed = true;
             LogRenewFailed(logger, ex.Message);

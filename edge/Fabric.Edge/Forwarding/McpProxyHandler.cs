@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Authentication;
 using Fabric.Contracts.Audit;
+using Fabric.Contracts.Hosting;
 using Fabric.Contracts.Policy;
 using Fabric.Contracts.Servers;
 using Fabric.Edge.Audit;
@@ -106,7 +107,7 @@ internal sealed partial class McpProxyHandler(
             // A name that cannot be a server's is unknown without asking the cluster.
             (definition, grant) = McpServerValidator.IsValidName(server)
                 ? await cache.GetServerAndGrantAsync(server, workload)
-                : (null, new WorkloadGrant(0, Enabled: false, []));
+                : (null, WorkloadGrant.None);
             if (definition is null)
             {
                 draft.Decide(Decision.Deny(ReasonCodes.UnknownServer, 0));
@@ -115,7 +116,7 @@ internal sealed partial class McpProxyHandler(
                 return;
             }
         }
-        catch (Exception ex) when (IsClusterFault(ex))
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {
             LogClusterFault(logger, ex.GetType().Name, ex.Message);
             draft.Decide(Decision.Deny(ReasonCodes.PolicyUnavailable, 0));
@@ -178,7 +179,7 @@ internal sealed partial class McpProxyHandler(
         {
             owner = await cache.GetSessionOwnerAsync(server, sessionId);
         }
-        catch (Exception ex) when (IsClusterFault(ex))
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {
             draft.Decide(Decision.Deny(ReasonCodes.PolicyUnavailable, grant.Version));
             await Problems.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Policy unavailable",
@@ -334,14 +335,14 @@ internal sealed partial class McpProxyHandler(
             draft.Fail(ReasonCodes.SessionBindingMismatch, grant.Version);
             return;
         }
-        if (error != ForwarderError.None && (context.RequestAborted.IsCancellationRequested || IsClientSide(error)))
-        {
-            // The agent hung up or cancelled: nobody is left to answer, and the upstream is not at fault.
-            draft.Abandon(ReasonCodes.ClientClosed);
-            return;
-        }
         if (error != ForwarderError.None)
         {
+            if (context.RequestAborted.IsCancellationRequested || IsClientSide(error))
+            {
+                // The agent hung up or cancelled: nobody is left to answer, and the upstream is not at fault.
+                draft.Abandon(ReasonCodes.ClientClosed);
+                return;
+            }
             var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
             var reason = definition.Identity is not null && IsTlsFailure(exception)
                 ? ReasonCodes.UpstreamIdentityMismatch
@@ -383,8 +384,6 @@ internal sealed partial class McpProxyHandler(
         "DELETE" => "mcp DELETE",
         _ => "mcp " + method,
     };
-
-    private static bool IsClusterFault(Exception ex) => ex is OrleansException or TimeoutException;
 
     private static bool IsTlsFailure(Exception? exception)
     {

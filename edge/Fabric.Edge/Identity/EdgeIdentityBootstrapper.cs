@@ -1,3 +1,4 @@
+using Fabric.Contracts.Hosting;
 using Fabric.Edge.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -28,7 +29,7 @@ internal sealed partial class EdgeIdentityBootstrapper(
                 await RefreshAsync();
                 break;
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ClusterCalls.IsClusterFault(ex) && !cancellationToken.IsCancellationRequested)
             {
                 LogWaiting(logger, ex.Message);
                 await Task.Delay(delay, time, cancellationToken);
@@ -54,7 +55,7 @@ internal sealed partial class EdgeIdentityBootstrapper(
             {
                 return;
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException)
+            catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
             {
                 LogRenewFailed(logger, ex.Message);
             }

@@ -30,7 +30,7 @@ public sealed class WorkloadGrain(
     {
         if (Id is not { IsWorkload: true } id)
         {
-            return new WorkloadGrant(0, Enabled: false, []);
+            return WorkloadGrant.None;
         }
         var (version, rules) = await GrainFactory.Catalog().GetRulesAsync(id, server);
         return new WorkloadGrant(version, !state.State.Disabled, rules);
@@ -70,8 +70,14 @@ public sealed class WorkloadGrain(
         if (!_countersDirty)
         {
             _countersDirty = true;
-            _counterTimer ??= this.RegisterGrainTimer(FlushCountersAsync, new GrainTimerCreationOptions(CounterFlush, Timeout.InfiniteTimeSpan));
-            _counterTimer.Change(CounterFlush, Timeout.InfiniteTimeSpan);
+            if (_counterTimer is null)
+            {
+                _counterTimer = this.RegisterGrainTimer(FlushCountersAsync, new GrainTimerCreationOptions(CounterFlush, Timeout.InfiniteTimeSpan));
+            }
+            else
+            {
+                _counterTimer.Change(CounterFlush, Timeout.InfiniteTimeSpan);
+            }
         }
         return ValueTask.CompletedTask;
     }
