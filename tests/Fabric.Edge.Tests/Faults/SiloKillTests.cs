@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Fabric.Contracts.Grains;
 using Fabric.Edge.Tests.Fixtures;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -30,8 +31,8 @@ public sealed class SiloKillTests(ITestOutputHelper output)
     public async Task Killing_one_of_two_silos_mid_load_never_turns_a_deny_into_an_allow_and_state_survives()
     {
         await using var fabric = await RedisFabric.StartAsync(silos: 0);
-        await using var first = await SiloProcess.StartAsync(fabric.ClusterArguments, Path.Combine(fabric.Directory, "silo-a"), fabric.SecretKey, RedisFabric.AdminToken);
-        await using var second = await SiloProcess.StartAsync(fabric.ClusterArguments, Path.Combine(fabric.Directory, "silo-b"), fabric.SecretKey, RedisFabric.AdminToken);
+        await using var first = await StartSiloAsync(fabric, "silo-a");
+        await using var second = await StartSiloAsync(fabric, "silo-b");
         await fabric.UseAdminAsync(first.Admin);
 
         var server = await fabric.AddServerAsync();
@@ -52,12 +53,8 @@ public sealed class SiloKillTests(ITestOutputHelper output)
         await Echo(onEdge, "warm");
 
         // Kill the silo that hosts the invalidation hub (the grain every edge subscribes to).
-        var client = edge.Services.GetRequiredService<IClusterClient>();
-        var hub = (GrainReference)client.Hub();
-        var statistics = await client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
-        var hubSilo = Assert.Single(statistics, s => s.GrainId == hub.GrainId).SiloAddress.Endpoint.Port;
-        var (victim, survivor) = hubSilo == first.SiloPort ? (first, second) : (second, first);
-        output.WriteLine($"hub on silo port {hubSilo}; killing pid {victim.ProcessId}, keeping {survivor.SiloPort}");
+        var (victim, survivor) = await HubSiloFirstAsync(edge, first, second);
+        output.WriteLine($"hub on silo port {victim.SiloPort}; killing pid {victim.ProcessId}, keeping {survivor.SiloPort}");
 
         var calls = new List<Call>();
         var killed = new Stopwatch();
@@ -149,8 +146,8 @@ public sealed class SiloKillTests(ITestOutputHelper output)
     public async Task A_grant_revoked_right_after_the_hub_silo_dies_is_denied_on_the_next_message()
     {
         await using var fabric = await RedisFabric.StartAsync(silos: 0);
-        await using var first = await SiloProcess.StartAsync(fabric.ClusterArguments, Path.Combine(fabric.Directory, "silo-a"), fabric.SecretKey, RedisFabric.AdminToken);
-        await using var second = await SiloProcess.StartAsync(fabric.ClusterArguments, Path.Combine(fabric.Directory, "silo-b"), fabric.SecretKey, RedisFabric.AdminToken);
+        await using var first = await StartSiloAsync(fabric, "silo-a");
+        await using var second = await StartSiloAsync(fabric, "silo-b");
         await fabric.UseAdminAsync(first.Admin);
         var server = await fabric.AddServerAsync();
         var agent = $"spiffe://{RedisFabric.TrustDomain}/agents/{RedisFabric.Unique("agent")}";
@@ -162,11 +159,7 @@ public sealed class SiloKillTests(ITestOutputHelper output)
         await using var onEdge = await fabric.ConnectAsync(edge, server, certificate, ProtocolGeneration.Stateless2026);
         await Echo(onEdge, "cached");
 
-        var client = edge.Services.GetRequiredService<IClusterClient>();
-        var hub = (GrainReference)client.Hub();
-        var statistics = await client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
-        var hubSilo = Assert.Single(statistics, s => s.GrainId == hub.GrainId).SiloAddress.Endpoint.Port;
-        var (victim, survivor) = hubSilo == first.SiloPort ? (first, second) : (second, first);
+        var (victim, survivor) = await HubSiloFirstAsync(edge, first, second);
         victim.Kill();
         await fabric.UseAdminAsync(survivor.Admin);
 
@@ -187,6 +180,19 @@ public sealed class SiloKillTests(ITestOutputHelper output)
 
         var (outcome, error) = await TryAsync(() => Echo(onEdge, "revoked"));
         Assert.True(outcome == Outcome.Denied, $"next message after the revocation returned: {outcome} {error}");
+    }
+
+    private static Task<SiloProcess> StartSiloAsync(RedisFabric fabric, string name) =>
+        SiloProcess.StartAsync(fabric.ClusterArguments, Path.Combine(fabric.Directory, name), fabric.SecretKey, RedisFabric.AdminToken);
+
+    /// <summary>The two silos ordered (the one hosting the invalidation hub, the other), as the edge's cluster client sees them.</summary>
+    private static async Task<(SiloProcess Hub, SiloProcess Other)> HubSiloFirstAsync(WebApplication edge, SiloProcess first, SiloProcess second)
+    {
+        var client = edge.Services.GetRequiredService<IClusterClient>();
+        var hub = (GrainReference)client.Hub();
+        var statistics = await client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var hubSilo = Assert.Single(statistics, s => s.GrainId == hub.GrainId).SiloAddress.Endpoint.Port;
+        return hubSilo == first.SiloPort ? (first, second) : (second, first);
     }
 
     private async Task<Dictionary<string, JsonNode?>> SnapshotAsync(HttpClient admin, string server, string policy) => new()
