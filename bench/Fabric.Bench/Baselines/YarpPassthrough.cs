@@ -3,8 +3,6 @@ using System.Net;
 using Fabric.Bench.Fabric;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Fabric.Bench.Baselines;
@@ -23,22 +21,7 @@ internal sealed class YarpPassthrough(WebApplication app, Uri baseUrl, HttpMessa
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddHttpForwarder();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 1024 * 1024 + 1;
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(https =>
-                {
-                    https.ServerCertificate = svid.Certificate;
-                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                    https.CheckCertificateRevocation = false;
-                    https.ClientCertificateValidation = (certificate, _, _) => pki.Validate(certificate);
-                });
-            });
-        });
+        builder.WebHost.ConfigureKestrel(kestrel => pki.ListenMutualTls(kestrel, svid, 1024 * 1024 + 1));
 
         var handler = new SocketsHttpHandler
         {

@@ -1,6 +1,9 @@
-using Fabric.Contracts.Identity;
+using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Fabric.Contracts.Identity;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Fabric.Bench.Fabric;
 
@@ -19,6 +22,27 @@ internal sealed class BenchPki(X509Certificate2Collection bundle, string bundleP
 
     public RemoteCertificateValidationCallback ValidationCallback =>
         (_, certificate, _, _) => certificate is X509Certificate2 presented && Validate(presented);
+
+    /// <summary>
+    /// Kestrel on a free loopback port, HTTP/1.1 and HTTP/2 over TLS with <paramref name="svid"/>, a client
+    /// certificate required and chained to the bundle: how every bench server (upstream, YARP) listens.
+    /// </summary>
+    public void ListenMutualTls(KestrelServerOptions kestrel, Svid svid, long maxRequestBodySize)
+    {
+        kestrel.AddServerHeader = false;
+        kestrel.Limits.MaxRequestBodySize = maxRequestBodySize;
+        kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(https =>
+            {
+                https.ServerCertificate = svid.Certificate;
+                https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                https.CheckCertificateRevocation = false;
+                https.ClientCertificateValidation = (certificate, _, _) => Validate(certificate);
+            });
+        });
+    }
 }
 
 /// <summary>A minted SVID, as a usable certificate and as the PEM files nginx wants.</summary>

@@ -1,11 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net;
 using Fabric.Bench.Fabric;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Fabric.Bench.Upstream;
 
@@ -26,22 +23,7 @@ internal sealed class UpstreamServer(WebApplication app, Uri baseUrl) : IAsyncDi
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = MaxBody;
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(https =>
-                {
-                    https.ServerCertificate = svid.Certificate;
-                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                    https.CheckCertificateRevocation = false;
-                    https.ClientCertificateValidation = (certificate, _, _) => pki.Validate(certificate);
-                });
-            });
-        });
+        builder.WebHost.ConfigureKestrel(kestrel => pki.ListenMutualTls(kestrel, svid, MaxBody));
         var app = builder.Build();
         app.Run(AnswerAsync);
         await app.StartAsync(cancellationToken);
