@@ -26,6 +26,18 @@ public sealed record SpiffeId
     /// <summary>True for an ID with a path, the only kind a workload SVID may carry.</summary>
     public bool IsWorkload => Path.Length > 0;
 
+    /// <summary>The path prefix, in every trust domain, that belongs to the fabric's own components.</summary>
+    public const string ReservedPath = "/fabric";
+
+    /// <summary>
+    /// True for <c>spiffe://&lt;td&gt;/fabric</c> and everything under it: the IDs of the fabric's own
+    /// components (edges, silos, egress). No agent may present one and the API never mints one (issue 9 §1).
+    /// Path segments are case-sensitive (SPIFFE-ID §2.3), so <c>/Fabric/edge</c> is an ordinary workload ID.
+    /// </summary>
+    public bool IsReserved =>
+        Path.StartsWith(ReservedPath, StringComparison.Ordinal)
+        && (Path.Length == ReservedPath.Length || Path[ReservedPath.Length] == '/');
+
     public static SpiffeId Parse(string value) =>
         TryParse(value, out var id, out var error) ? id : throw new FormatException(error);
 

@@ -77,6 +77,17 @@ public sealed partial class SpiffeIdTests
         Assert.Throws<FormatException>(() => SpiffeId.Parse(value!));
     }
 
+    [Theory]
+    [InlineData("spiffe://example.org/fabric", true)]
+    [InlineData("spiffe://example.org/fabric/edge/e1", true)]
+    [InlineData("spiffe://other.example/fabric/silo/s1", true)]
+    [InlineData("spiffe://example.org/fabricx", false)]
+    [InlineData("spiffe://example.org/Fabric/edge/e1", false)]
+    [InlineData("spiffe://example.org/agents/fabric", false)]
+    [InlineData("spiffe://example.org", false)]
+    public void The_fabric_path_is_reserved_in_every_trust_domain(string value, bool reserved) =>
+        Assert.Equal(reserved, SpiffeId.Parse(value).IsReserved);
+
     [Fact]
     public void Root_id_is_valid_but_not_a_workload()
     {
