@@ -9,8 +9,9 @@ public sealed record PolicyDocument(
 
 /// <summary>
 /// One rule: on <see cref="Server"/> (a glob), <see cref="Effect"/> applies to the named tools,
-/// resources and prompts (globs). A rule that names none of the three applies to every tool,
-/// resource and prompt of the server. <see cref="When"/> constrains tool arguments.
+/// resources and prompts (globs). A rule that names none of the three (and no <see cref="Methods"/>)
+/// applies to every tool, resource and prompt of the server. <see cref="When"/> constrains tool arguments.
+/// <see cref="Methods"/> names extension methods (in no MCP method table, e.g. <c>x/custom</c>) exactly.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.policy-rule")]
 public sealed record PolicyRule(
@@ -19,7 +20,8 @@ public sealed record PolicyRule(
     [property: Id(2)] IReadOnlyList<string>? Tools = null,
     [property: Id(3)] IReadOnlyList<string>? Resources = null,
     [property: Id(4)] IReadOnlyList<string>? Prompts = null,
-    [property: Id(5)] PolicyCondition? When = null);
+    [property: Id(5)] PolicyCondition? When = null,
+    [property: Id(6)] IReadOnlyList<string>? Methods = null);
 
 /// <summary>Argument constraints: each named argument must be present and match its glob.</summary>
 [GenerateSerializer, Immutable, Alias("fabric.policy-condition")]

@@ -5,6 +5,9 @@ namespace Fabric.Contracts.Policy;
 /// on one server). Pure and allocation-light: the edge runs it on every message.
 /// <code>
 ///   disabled workload            → workload-disabled
+///   extension method (x/custom)  → deny rule naming it in methods   → explicit-deny
+///                                  allow rule naming it in methods  → allowed
+///                                  else                             → unknown-method
 ///   protocol method              → whole-server deny without when → explicit-deny
 ///                                  some allow rule                 → allowed (first allow rule)
 ///                                  else                            → no-matching-allow
@@ -26,9 +29,12 @@ public static class PolicyEvaluator
             return Decision.Deny(ReasonCodes.WorkloadDisabled, grant.Version);
         }
         var kind = McpMethods.Classify(call.Method);
-        return kind == McpCallKind.Protocol
-            ? DecideProtocol(grant)
-            : DecideNamed(grant, kind, call);
+        return kind switch
+        {
+            McpCallKind.Protocol => DecideProtocol(grant),
+            McpCallKind.Extension => DecideExtension(grant, call.Method),
+            _ => DecideNamed(grant, kind, call),
+        };
     }
 
     /// <summary>
@@ -40,7 +46,7 @@ public static class PolicyEvaluator
     {
         ArgumentNullException.ThrowIfNull(grant);
         ArgumentNullException.ThrowIfNull(name);
-        if (!grant.Enabled || kind == McpCallKind.Protocol)
+        if (!grant.Enabled || kind is McpCallKind.Protocol or McpCallKind.Extension)
         {
             return false;
         }
@@ -95,11 +101,11 @@ public static class PolicyEvaluator
         return false;
     }
 
-    /// <summary>A rule that lists no tools, resources or prompts applies to the whole server.</summary>
+    /// <summary>A rule that lists no tools, resources, prompts or methods applies to the whole server.</summary>
     public static bool IsWholeServer(PolicyRule rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        return rule.Tools is null && rule.Resources is null && rule.Prompts is null;
+        return rule.Tools is null && rule.Resources is null && rule.Prompts is null && rule.Methods is null;
     }
 
     /// <summary>
@@ -144,6 +150,47 @@ public static class PolicyEvaluator
         return firstAllow is null
             ? Decision.Deny(ReasonCodes.NoMatchingAllow, grant.Version)
             : Decision.Allow(grant.Version, firstAllow.Policy, firstAllow.Index);
+    }
+
+    private static Decision DecideExtension(WorkloadGrant grant, string method)
+    {
+        // Only rules that name the method exactly decide it; a whole-server rule does not: an allow on "every tool"
+        // says nothing about methods the fabric cannot read, but a whole-server deny still shuts the server off.
+        GrantedRule? allow = null;
+        var rules = grant.Rules;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var granted = rules[i];
+            var rule = granted.Rule;
+            if (rule.Effect == PolicyEffect.Deny && rule.When is null && IsWholeServer(rule))
+            {
+                return Decision.Deny(ReasonCodes.ExplicitDeny, grant.Version, granted.Policy, granted.Index);
+            }
+            if (rule.Methods is not { } methods || !Names(methods, method))
+            {
+                continue;
+            }
+            if (rule.Effect == PolicyEffect.Deny)
+            {
+                return Decision.Deny(ReasonCodes.ExplicitDeny, grant.Version, granted.Policy, granted.Index);
+            }
+            allow ??= granted;
+        }
+        return allow is null
+            ? Decision.Deny(ReasonCodes.UnknownMethod, grant.Version)
+            : Decision.Allow(grant.Version, allow.Policy, allow.Index);
+    }
+
+    private static bool Names(IReadOnlyList<string> methods, string method)
+    {
+        for (var i = 0; i < methods.Count; i++)
+        {
+            if (string.Equals(methods[i], method, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Decision DecideNamed(WorkloadGrant grant, McpCallKind kind, McpCall call)

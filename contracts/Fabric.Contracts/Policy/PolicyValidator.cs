@@ -87,8 +87,14 @@ public static partial class PolicyValidator
         ValidateGlobs(rule.Tools, path + ".tools", "tool", add);
         ValidateGlobs(rule.Resources, path + ".resources", "resource", add);
         ValidateGlobs(rule.Prompts, path + ".prompts", "prompt", add);
+        ValidateMethods(rule.Methods, path + ".methods", add);
 
-        if (rule.When is { } when)
+        if (rule.When is not null && rule.Methods is not null)
+        {
+            // Extension methods are opaque to the edge: there are no arguments it could check.
+            add(path + ".when", "when cannot constrain methods: the edge reads no arguments of extension methods; put methods in a rule of their own");
+        }
+        else if (rule.When is { } when)
         {
             ValidateCondition(when, path + ".when", add);
             // Only tools/call and prompts/get carry arguments; on a resources-only rule a condition
@@ -123,6 +129,40 @@ public static partial class PolicyValidator
             if (ValidateGlob(globs[i]) is { } error)
             {
                 add($"{path}[{i}]", error);
+            }
+        }
+    }
+
+    /// <summary>Longest method name a rule may name (the edge reads method names of any length, but none longer matches).</summary>
+    public const int MaxMethodLength = 256;
+
+    private static void ValidateMethods(IReadOnlyList<string>? methods, string path, Action<string, string> add)
+    {
+        if (methods is null)
+        {
+            return;
+        }
+        if (methods.Count == 0 || methods.Count > MaxGlobs)
+        {
+            add(path, $"list 1 to {MaxGlobs} method names, or omit the field");
+            return;
+        }
+        for (var i = 0; i < methods.Count; i++)
+        {
+            var method = methods[i];
+            if (string.IsNullOrEmpty(method) || method.Length > MaxMethodLength || method.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+            {
+                add($"{path}[{i}]", $"a method name is 1-{MaxMethodLength} characters without spaces or control characters");
+            }
+            else if (McpMethods.IsKnownIgnoringCase(method))
+            {
+                // Known methods are decided by tools/resources/prompts rules and the protocol gate; a case variant
+                // ('Tools/Call') is the parser differential a rule must never open (JSON-RPC names are case-sensitive).
+                add($"{path}[{i}]", $"'{method}' is (a spelling of) an MCP method; methods names extension methods only, exactly as sent");
+            }
+            else if (method.Contains('*', StringComparison.Ordinal) || method.Contains('?', StringComparison.Ordinal))
+            {
+                add($"{path}[{i}]", "methods are names, not globs");
             }
         }
     }

@@ -23,11 +23,32 @@ public static class ReasonCodes
     public const string UpstreamUnavailable = "upstream-unavailable";
     /// <summary>An allowed call the agent abandoned (disconnected or cancelled) before its answer was complete.</summary>
     public const string ClientClosed = "client-closed";
+    /// <summary>A JSON-RPC method in no method table of the message's protocol version, and named by no rule.</summary>
+    public const string UnknownMethod = "unknown-method";
+    /// <summary>A client certificate for a <c>/fabric/</c> ID (the fabric's own components) presented as an agent.</summary>
+    public const string ReservedIdentity = "reserved-identity";
+    /// <summary>An upstream answer the edge cannot check (a list answer that is neither JSON nor SSE, or does not parse; a compressed answer).</summary>
+    public const string UpstreamProtocolError = "upstream-protocol-error";
+    /// <summary>An upstream answer the edge must buffer (lists, blocked reflection) grew past its limit.</summary>
+    public const string UpstreamResponseTooLarge = "upstream-response-too-large";
+    /// <summary>The upstream echoed the spliced credential and the server's <c>onReflection</c> is <c>block</c>.</summary>
+    public const string CredentialReflected = "credential-reflected";
+    /// <summary>The request body exceeds the edge's message limit (413).</summary>
+    public const string MessageTooLarge = "message-too-large";
+    /// <summary>The body is not one valid JSON-RPC message: invalid JSON or UTF-8, a batch, a malformed request (400).</summary>
+    public const string InvalidMessage = "invalid-message";
+    /// <summary><c>Mcp-Method</c>, <c>Mcp-Name</c> or <c>MCP-Protocol-Version</c> disagree with the body (400, -32020).</summary>
+    public const string HeaderMismatch = "header-mismatch";
+    /// <summary>A request body that is not <c>application/json</c>, or has a <c>Content-Encoding</c> (415).</summary>
+    public const string UnsupportedMediaType = "unsupported-media-type";
+    /// <summary>An HTTP method the MCP transport does not define on the endpoint (405).</summary>
+    public const string MethodNotAllowed = "method-not-allowed";
 
     public static readonly IReadOnlyList<string> All =
     [
         Allowed, NoMatchingAllow, ExplicitDeny, ArgumentConstraint, WorkloadDisabled, UnknownServer,
         PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch, UnknownSession,
-        UpstreamUnavailable, ClientClosed,
+        UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
+        CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
     ];
 }

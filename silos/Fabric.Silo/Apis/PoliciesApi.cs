@@ -13,7 +13,8 @@ internal static class PoliciesApi
         IReadOnlyList<string>? Tools,
         IReadOnlyList<string>? Resources,
         IReadOnlyList<string>? Prompts,
-        ConditionRequest? When);
+        ConditionRequest? When,
+        IReadOnlyList<string>? Methods = null);
 
     public sealed record ConditionRequest(IReadOnlyDictionary<string, string>? Arguments);
 
@@ -100,5 +101,5 @@ internal static class PoliciesApi
         body.Subjects!,
         [.. body.Rules!.Select(r => new PolicyRule(
             r!.Server!, r.Effect!.Value, r.Tools, r.Resources, r.Prompts,
-            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null))]);
+            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods))]);
 }

@@ -21,8 +21,8 @@ public class McpMethodsTests
     [InlineData("prompts/list", McpCallKind.Protocol)]
     [InlineData("completion/complete", McpCallKind.Protocol)]
     [InlineData("logging/setLevel", McpCallKind.Protocol)]
-    [InlineData("something/new", McpCallKind.Protocol)]
-    [InlineData("Tools/Call", McpCallKind.Protocol)]            // JSON-RPC method names are case-sensitive
+    [InlineData("something/new", McpCallKind.Extension)]
+    [InlineData("Tools/Call", McpCallKind.Extension)]            // JSON-RPC method names are case-sensitive
     public void Classifies(string method, McpCallKind expected) => Assert.Equal(expected, McpMethods.Classify(method));
 
     [Theory]

@@ -22,9 +22,12 @@ public class PolicyEvaluatorPropertyTests
             .Select(c => new PolicyCondition(new Dictionary<string, string> { [c.Item1] = c.Item2 }))
             .Null(0.6);
 
+    private static readonly Gen<IReadOnlyList<string>?> MethodListGen =
+        Gen.OneOf(Gen.Const("x/a"), Gen.Const("x/b")).Array[1, 2].Select(a => (IReadOnlyList<string>)a).Null(0.8);
+
     private static readonly Gen<PolicyRule> RuleGen = Gen.Select(
-        Gen.Enum<PolicyEffect>(), GlobListGen, GlobListGen, GlobListGen, WhenGen,
-        (effect, tools, resources, prompts, when) => new PolicyRule("s", effect, tools, resources, prompts, when));
+        Gen.Enum<PolicyEffect>(), GlobListGen, GlobListGen, GlobListGen, WhenGen, MethodListGen,
+        (effect, tools, resources, prompts, when, methods) => new PolicyRule("s", effect, tools, resources, prompts, when, methods));
 
     private static readonly Gen<WorkloadGrant> GrantGen = Gen.Select(
         Gen.Long[0, 100], Gen.Frequency((9, Gen.Const(true)), (1, Gen.Const(false))), RuleGen.Array[0, 5],
@@ -35,7 +38,7 @@ public class PolicyEvaluatorPropertyTests
         Gen.OneOf(
             Gen.Const("tools/call"), Gen.Const("resources/read"), Gen.Const("resources/subscribe"),
             Gen.Const("prompts/get"), Gen.Const("initialize"), Gen.Const("ping"), Gen.Const("tools/list"),
-            Gen.Const("notifications/initialized")),
+            Gen.Const("notifications/initialized"), Gen.Const("x/a"), Gen.Const("x/b"), Gen.Const("Tools/Call")),
         Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab"), Gen.Const("bb"), Gen.Const("")).Null(0.1),
         Gen.Select(Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab")).Null(0.4), Gen.OneOf(Gen.Const("a"), Gen.Const("bb")).Null(0.4)),
         (method, name, args) =>
@@ -70,7 +73,7 @@ public class PolicyEvaluatorPropertyTests
         Gen.Select(GrantGen, CallGen).Sample((grant, call) =>
         {
             var kind = McpMethods.Classify(call.Method);
-            if (kind == McpCallKind.Protocol || call.Name is null)
+            if (kind is McpCallKind.Protocol or McpCallKind.Extension || call.Name is null)
             {
                 return true;
             }
@@ -89,9 +92,25 @@ public class PolicyEvaluatorPropertyTests
             "tools/call" => "tools",
             "resources/read" or "resources/subscribe" or "resources/unsubscribe" => "resources",
             "prompts/get" => "prompts",
-            _ => null,
+            "initialize" or "ping" or "tools/list" or "notifications/initialized" => null,
+            _ => "extension",
         };
         var rules = grant.Rules;
+        if (kind == "extension")
+        {
+            // Any deny wins: the first, in grant order, of the unconditional whole-server denies and the denies naming it.
+            var methodDeny = rules.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Deny
+                && ((r.Rule.When is null && ListsNothing(r.Rule)) || r.Rule.Methods?.Contains(call.Method) == true));
+            if (methodDeny is not null)
+            {
+                return new Decision(false, ReasonCodes.ExplicitDeny, methodDeny.Policy, methodDeny.Index, grant.Version);
+            }
+            var naming = rules.Where(r => r.Rule.Methods?.Contains(call.Method) == true).ToList();
+            var allowing = naming.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Allow);
+            return allowing is null
+                ? new Decision(false, ReasonCodes.UnknownMethod, null, null, grant.Version)
+                : new Decision(true, ReasonCodes.Allowed, allowing.Policy, allowing.Index, grant.Version);
+        }
         if (kind is null)
         {
             var wholeDeny = rules.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Deny && r.Rule.When is null && ListsNothing(r.Rule));
@@ -134,7 +153,7 @@ public class PolicyEvaluatorPropertyTests
             && !applying.Any(r => r.Rule.Effect == PolicyEffect.Deny && r.Rule.When is null);
     }
 
-    private static bool ListsNothing(PolicyRule rule) => rule.Tools is null && rule.Resources is null && rule.Prompts is null;
+    private static bool ListsNothing(PolicyRule rule) => rule.Tools is null && rule.Resources is null && rule.Prompts is null && rule.Methods is null;
 
     private static bool Applies(PolicyRule rule, string kind, string name)
     {
@@ -155,7 +174,7 @@ public class PolicyEvaluatorPropertyTests
 
     private static string Describe(WorkloadGrant grant) =>
         $"v{grant.Version} enabled={grant.Enabled} [" + string.Join("; ", grant.Rules.Select(r =>
-            $"{r.Policy}#{r.Index} {r.Rule.Effect} tools={List(r.Rule.Tools)} resources={List(r.Rule.Resources)} prompts={List(r.Rule.Prompts)}"
+            $"{r.Policy}#{r.Index} {r.Rule.Effect} tools={List(r.Rule.Tools)} resources={List(r.Rule.Resources)} prompts={List(r.Rule.Prompts)} methods={List(r.Rule.Methods)}"
             + (r.Rule.When is null ? "" : " when=" + string.Join(",", r.Rule.When.Arguments.Select(a => $"{a.Key}:{a.Value}"))))) + "]";
 
     private static string List(IReadOnlyList<string>? list) => list is null ? "-" : "[" + string.Join(",", list) + "]";

@@ -76,7 +76,11 @@ public class PolicyEvaluatorTests
     [InlineData("prompts/list")]
     [InlineData("completion/complete")]
     [InlineData("logging/setLevel")]
-    [InlineData("vendor/extension")]
+    [InlineData("subscriptions/listen")]
+    [InlineData("notifications/cancelled")]
+    [InlineData("$response")]
+    [InlineData("GET (sse-stream)")]
+    [InlineData("DELETE (session)")]
     public void Protocol_methods_need_some_allow_rule_on_the_server(string method)
     {
         Assert.Equal(Decision.Deny(ReasonCodes.NoMatchingAllow, GrantVersion), PolicyEvaluator.Decide(Grant(Array.Empty<PolicyRule>()), Call(method)));
@@ -96,6 +100,67 @@ public class PolicyEvaluatorTests
         var grant = Grant(Allow(), Deny());
         Assert.Equal(Decision.Deny(ReasonCodes.ExplicitDeny, GrantVersion, "p", 1), PolicyEvaluator.Decide(grant, Call(method)));
     }
+
+    [Theory]
+    [InlineData("x/custom")]
+    [InlineData("Tools/Call")]        // JSON-RPC method names are case-sensitive: not tools/call
+    [InlineData("tools/call ")]
+    [InlineData("sampling/createMessage")] // a server-to-client method sent by a client
+    [InlineData("tasks/result")]
+    [InlineData("")]
+    public void Methods_in_no_table_are_unknown_even_under_an_allow_everything_rule(string method)
+    {
+        Assert.Equal(McpCallKind.Extension, McpMethods.Classify(method));
+        Assert.Equal(Decision.Deny(ReasonCodes.UnknownMethod, GrantVersion), PolicyEvaluator.Decide(Grant(Allow()), Call(method, "echo")));
+        Assert.Equal(Decision.Deny(ReasonCodes.UnknownMethod, GrantVersion), PolicyEvaluator.Decide(Grant(Allow(tools: ["*"])), Call(method)));
+    }
+
+    [Fact]
+    public void A_rule_naming_an_extension_method_allows_exactly_that_method()
+    {
+        var grant = Grant(Allow(tools: ["echo"]), Allow() with { Methods = ["x/custom"] });
+        Assert.Equal(Decision.Allow(GrantVersion, "p", 1), PolicyEvaluator.Decide(grant, Call("x/custom")));
+        Assert.Equal(ReasonCodes.UnknownMethod, PolicyEvaluator.Decide(grant, Call("x/Custom")).Reason);
+        Assert.Equal(ReasonCodes.UnknownMethod, PolicyEvaluator.Decide(grant, Call("x/other")).Reason);
+        // A methods-only rule is not a whole-server rule: it allows no tool.
+        Assert.Equal(ReasonCodes.NoMatchingAllow, PolicyEvaluator.Decide(Grant(Allow() with { Methods = ["x/custom"] }), ToolCall("rm")).Reason);
+    }
+
+    [Fact]
+    public void A_deny_naming_an_extension_method_or_a_whole_server_deny_wins()
+    {
+        var allow = Allow() with { Methods = ["x/custom"] };
+        Assert.Equal(Decision.Deny(ReasonCodes.ExplicitDeny, GrantVersion, "p", 1),
+            PolicyEvaluator.Decide(Grant(allow, Deny() with { Methods = ["x/custom"] }), Call("x/custom")));
+        Assert.Equal(Decision.Deny(ReasonCodes.ExplicitDeny, GrantVersion, "p", 1),
+            PolicyEvaluator.Decide(Grant(allow, Deny()), Call("x/custom")));
+        Assert.True(PolicyEvaluator.Decide(Grant(allow, Deny(tools: ["rm"])), Call("x/custom")).Allowed);
+    }
+
+    [Theory]
+    [InlineData(McpGeneration.Session, "initialize", true)]
+    [InlineData(McpGeneration.Stateless, "initialize", false)]
+    [InlineData(McpGeneration.Stateless, "server/discover", true)]
+    [InlineData(McpGeneration.Session, "server/discover", false)]
+    [InlineData(McpGeneration.Session, "resources/subscribe", true)]
+    [InlineData(McpGeneration.Stateless, "resources/subscribe", false)]
+    [InlineData(McpGeneration.Stateless, "subscriptions/listen", true)]
+    [InlineData(McpGeneration.Session, "tools/call", true)]
+    [InlineData(McpGeneration.Stateless, "tools/call", true)]
+    [InlineData(McpGeneration.Session, "Tools/Call", false)]
+    [InlineData(McpGeneration.Session, "notifications/initialized", false)] // a notification, not a request
+    [InlineData(McpGeneration.Session, "roots/list", false)]                 // server to client
+    public void The_request_table_is_per_generation(McpGeneration generation, string method, bool request) =>
+        Assert.Equal(request, McpMethods.IsRequest(generation, method));
+
+    [Theory]
+    [InlineData(McpGeneration.Session, "notifications/initialized", true)]
+    [InlineData(McpGeneration.Stateless, "notifications/initialized", false)]
+    [InlineData(McpGeneration.Stateless, "notifications/cancelled", true)]
+    [InlineData(McpGeneration.Session, "notifications/message", false)]      // server to client
+    [InlineData(McpGeneration.Session, "ping", false)]
+    public void The_notification_table_is_per_generation(McpGeneration generation, string method, bool notification) =>
+        Assert.Equal(notification, McpMethods.IsNotification(generation, method));
 
     [Fact]
     public void Narrow_or_conditional_denies_do_not_block_protocol_methods()

@@ -49,7 +49,20 @@ public class PolicyValidatorTests
         { Valid with { Rules = [Allow(tools: ["t"], when: new() { [""] = "*" })] }, "rules[0].when.arguments" },
         { Valid with { Rules = [Allow(resources: ["r"], when: new() { ["path"] = "*" })] }, "rules[0].when" },
         { Valid with { Rules = [Allow() with { When = new PolicyCondition(null!) }] }, "rules[0].when.arguments" },
+        { Valid with { Rules = [Allow() with { Methods = [] }] }, "rules[0].methods" },
+        { Valid with { Rules = [Allow() with { Methods = ["x/ok", "tools/call"] }] }, "rules[0].methods[1]" },
+        { Valid with { Rules = [Allow() with { Methods = ["Tools/Call"] }] }, "rules[0].methods[0]" },   // a case variant of a known method
+        { Valid with { Rules = [Allow() with { Methods = ["INITIALIZE"] }] }, "rules[0].methods[0]" },
+        { Valid with { Rules = [Allow() with { Methods = ["x/*"] }] }, "rules[0].methods[0]" },
+        { Valid with { Rules = [Allow() with { Methods = ["x custom"] }] }, "rules[0].methods[0]" },
+        { Valid with { Rules = [Allow() with { Methods = [""] }] }, "rules[0].methods[0]" },
+        { Valid with { Rules = [Allow() with { Methods = [new string('x', 257)] }] }, "rules[0].methods[0]" },
+        { Valid with { Rules = [Allow(when: new() { ["a"] = "b" }) with { Methods = ["x/custom"] }] }, "rules[0].when" },
     };
+
+    [Fact]
+    public void Accepts_extension_methods() =>
+        Assert.Empty(PolicyValidator.Validate(Valid with { Rules = [Allow() with { Methods = ["x/custom", "vendor.acme/sync", "tasks/get"] }] }));
 
     [Theory]
     [MemberData(nameof(Invalid))]
