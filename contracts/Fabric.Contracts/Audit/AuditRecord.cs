@@ -24,6 +24,10 @@ public sealed record AuditRecord
     [Id(14)] public string? TraceId { get; init; }
     [Id(15)] public string? LeaseId { get; init; }
     [Id(16)] public string? CredentialSource { get; init; }
+    /// <summary>The HTTP status the edge answered the agent with (0 when the agent hung up before one was sent).</summary>
+    [Id(17)] public int Status { get; init; }
+    /// <summary>How many times the spliced credential (in any encoding the edge scans for) was masked out of the answer.</summary>
+    [Id(18)] public int CredentialReflected { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -12,7 +12,20 @@ public sealed record McpServerDefinition(
     [property: Id(2)] string? Identity,
     [property: Id(3)] CredentialBinding? Credential,
     [property: Id(4)] long Revision,
-    [property: Id(5)] DateTimeOffset UpdatedAt);
+    [property: Id(5)] DateTimeOffset UpdatedAt,
+    [property: Id(6)] ReflectionAction OnReflection = ReflectionAction.Redact);
+
+/// <summary>
+/// What the edge does when an upstream's answer carries the credential it spliced (an echo, an error message):
+/// <see cref="Redact"/> masks every occurrence and passes the answer on; <see cref="Block"/> refuses the answer
+/// (<c>credential-reflected</c>), at the cost of buffering it whole. Both count it in the audit.
+/// </summary>
+[GenerateSerializer, Alias("fabric.reflection-action")]
+public enum ReflectionAction
+{
+    Redact = 0,
+    Block = 1,
+}
 
 /// <summary>
 /// Where a server's credential comes from and how it is injected. Which reference fields apply

@@ -1,11 +1,17 @@
 namespace Fabric.Edge.Forwarding;
 
-/// <summary>A write-only in-memory buffer that refuses to grow past a limit (for list responses the edge must filter).</summary>
+/// <summary>A write-only in-memory buffer that refuses to grow past a limit (for answers the edge must see whole: lists, blocked reflection).</summary>
 internal sealed class BoundedBufferStream(int limit) : Stream
 {
     private readonly MemoryStream _inner = new();
 
     public ReadOnlySpan<byte> WrittenSpan => _inner.GetBuffer().AsSpan(0, (int)_inner.Length);
+
+    /// <summary>The written bytes, writable (redaction masks them in place).</summary>
+    public Span<byte> WrittenBytes => _inner.GetBuffer().AsSpan(0, (int)_inner.Length);
+
+    /// <summary>True once a write would have passed the limit: the answer is too large, whatever error the writer saw.</summary>
+    public bool Exceeded { get; private set; }
 
     public override bool CanRead => false;
     public override bool CanSeek => false;
@@ -19,6 +25,7 @@ internal sealed class BoundedBufferStream(int limit) : Stream
     {
         if (_inner.Length + buffer.Length > limit)
         {
+            Exceeded = true;
             throw new IOException($"the list response exceeds {limit} bytes");
         }
         _inner.Write(buffer);

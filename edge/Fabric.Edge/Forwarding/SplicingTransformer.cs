@@ -1,34 +1,77 @@
+using System.Collections.Frozen;
+using System.Net.Http.Headers;
+using Fabric.Contracts.Policy;
 using Fabric.Edge.Caching;
-using Microsoft.AspNetCore.Http.Features;
+using Fabric.Edge.Filters;
 using Fabric.Edge.Mcp;
+using Fabric.Edge.Pipeline;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Fabric.Edge.Forwarding;
 
 /// <summary>
-/// Rewrites the forwarded request: the upstream URL instead of <c>/mcp/{server}</c>, the agent's own
-/// credentials removed (<c>Authorization</c>, <c>Proxy-Authorization</c> and whatever header the
-/// binding injects), the leased credential spliced in. On the way back it binds a freshly minted
-/// <c>Mcp-Session-Id</c> to the calling workload before the agent can see it.
+/// Rewrites the forwarded request: the upstream URL instead of <c>/mcp/{server}</c>; of the agent's headers only the
+/// MCP transport's own pass (so its credentials, <c>Authorization</c>, <c>Proxy-Authorization</c>, the binding's header,
+/// its forwarding headers and headers its <c>Connection</c> lists never reach the upstream); the edge's own <c>Forwarded</c> and <c>Accept-Encoding: identity</c> (the answer must be
+/// scannable) set; the leased credential spliced in. On the way back: a compressed answer is refused, a freshly
+/// minted <c>Mcp-Session-Id</c> is bound to the calling workload before the agent can see it, and response
+/// headers are masked of the credential.
 /// </summary>
 internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
 {
+    /// <summary>Request headers forwarded besides every <c>Mcp-*</c> header (the MCP transport's own).</summary>
+    private static readonly FrozenSet<string> Forwardable = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        "Accept", "Accept-Language", "User-Agent", "Last-Event-ID", "traceparent", "tracestate", "baggage");
+
+    private static bool IsForwardable(string name) =>
+        name.StartsWith("Mcp-", StringComparison.OrdinalIgnoreCase) || Forwardable.Contains(name);
+
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
-        var state = httpContext.Features.GetRequiredFeature<ForwardState>();
+        var exchange = httpContext.Features.GetRequiredFeature<McpExchange>();
+        var server = exchange.Server!;
 
         var query = httpContext.Request.QueryString;
-        proxyRequest.RequestUri = query.HasValue ? new Uri(state.Upstream + query.Value) : state.Upstream;
+        proxyRequest.RequestUri = query.HasValue ? new Uri(server.Upstream + query.Value) : server.Upstream;
         proxyRequest.Headers.Host = null;
+
+        // Only the headers MCP needs reach the upstream; whatever else an agent sends (forwarding headers it cannot
+        // vouch for, X-Forwarded-*, Forwarded, X-Real-IP; headers its Connection lists, RFC 9110 §7.6.1, which Kestrel
+        // does not show in full) does not. Content headers (type, length) travel on the content and stay.
+        List<string>? dropped = null;
+        foreach (var header in proxyRequest.Headers)
+        {
+            if (!IsForwardable(header.Key))
+            {
+                (dropped ??= []).Add(header.Key);
+            }
+        }
+        foreach (var name in dropped ?? [])
+        {
+            proxyRequest.Headers.Remove(name);
+        }
+        foreach (var listed in httpContext.Request.Headers.Connection)
+        {
+            foreach (var name in (listed ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                proxyRequest.Headers.Remove(name);
+            }
+        }
+        // RFC 7239: the edge is the first hop the fabric vouches for; it names the agent's address it saw.
+        proxyRequest.Headers.TryAddWithoutValidation("Forwarded", ForwardedFor(httpContext));
+        proxyRequest.Headers.AcceptEncoding.Clear();
+        proxyRequest.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
 
         proxyRequest.Headers.Remove("Authorization");
         proxyRequest.Headers.Remove("Proxy-Authorization");
-        if (state.Server.Credential is { } binding)
+        if (server.Credential is { } binding)
         {
             proxyRequest.Headers.Remove(binding.Inject.Header);
         }
-        if (state.Credential is { } credential)
+        if (exchange.Credential is { } credential)
         {
             proxyRequest.Headers.TryAddWithoutValidation(credential.HeaderName, credential.HeaderValue);
         }
@@ -37,26 +80,83 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         var proxied = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
-        var state = httpContext.Features.GetRequiredFeature<ForwardState>();
-        state.UpstreamStatus = proxyResponse is null ? null : (int)proxyResponse.StatusCode;
-        if (state.BufferResponse)
+        var exchange = httpContext.Features.GetRequiredFeature<McpExchange>();
+        exchange.UpstreamStatus = proxyResponse is null ? null : (int)proxyResponse.StatusCode;
+        if (proxyResponse is null)
+        {
+            return proxied;
+        }
+
+        var encoding = httpContext.Response.Headers.ContentEncoding;
+        if (encoding.Count > 0 && !(encoding.Count == 1 && string.Equals(encoding[0], "identity", StringComparison.OrdinalIgnoreCase)))
+        {
+            // Asked for identity and got something else: a compressed answer cannot be scanned for the credential.
+            return Reject(httpContext, exchange, ReasonCodes.UpstreamProtocolError);
+        }
+
+        if (proxyResponse.Headers.TryGetValues(McpHeaders.SessionId, out var values)
+            && values.FirstOrDefault() is { Length: > 0 } sessionId
+            && !httpContext.Request.Headers.ContainsKey(McpHeaders.SessionId)
+            && !await cache.BindSessionAsync(exchange.Server!.Name, sessionId, exchange.Workload!.ToString()))
+        {
+            // An upstream handed out an id already bound to another workload: never pass it on.
+            return Reject(httpContext, exchange, ReasonCodes.SessionBindingMismatch);
+        }
+
+        MaskHeaders(httpContext.Response.Headers, exchange);
+        if (exchange.BufferResponse)
         {
             httpContext.Response.Headers.ContentLength = null;
         }
-        if (proxyResponse is not null
-            && proxyResponse.Headers.TryGetValues(McpHeaders.SessionId, out var values)
-            && values.FirstOrDefault() is { Length: > 0 } sessionId
-            && !httpContext.Request.Headers.ContainsKey(McpHeaders.SessionId))
+        return proxied;
+    }
+
+    /// <summary>Keeps the answer from the agent: no header and no byte of it is sent; the pipeline answers 502.</summary>
+    private static bool Reject(HttpContext httpContext, McpExchange exchange, string reason)
+    {
+        exchange.UpstreamRefusal = reason;
+        httpContext.Response.Headers.Clear();
+        return false;
+    }
+
+    private static void MaskHeaders(IHeaderDictionary headers, McpExchange exchange)
+    {
+        var needles = ResponseFilters.NeedlesOf(exchange);
+        if (needles.IsEmpty)
         {
-            if (!await cache.BindSessionAsync(state.Server.Name, sessionId, state.Workload))
+            return;
+        }
+        List<(string Name, StringValues Values)>? changes = null;
+        foreach (var (name, values) in headers)
+        {
+            string[]? masked = null;
+            for (var i = 0; i < values.Count; i++)
             {
-                // An upstream handed out an id already bound to another workload: never pass it on.
-                state.SessionRejected = true;
-                httpContext.Response.Headers.Remove(McpHeaders.SessionId);
-                httpContext.Response.StatusCode = StatusCodes.Status502BadGateway;
-                return false;
+                var value = values[i] ?? "";
+                var replaced = CredentialRedactor.MaskHeader(needles, value, out var count);
+                if (count > 0)
+                {
+                    masked ??= values.ToArray()!;
+                    masked[i] = replaced;
+                    exchange.CredentialReflected += count;
+                }
+            }
+            if (masked is not null)
+            {
+                (changes ??= []).Add((name, new StringValues(masked)));
             }
         }
-        return proxied;
+        foreach (var (name, values) in changes ?? [])
+        {
+            headers[name] = values;
+        }
+    }
+
+    private static string ForwardedFor(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
+        var node = address is null ? "unknown"
+            : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"\"[{address}]\"" : address.ToString();
+        return $"for={node};proto={context.Request.Scheme}";
     }
 }

@@ -3,7 +3,12 @@ using Fabric.Contracts.Hosting;
 using Fabric.Edge.Audit;
 using Fabric.Edge.Caching;
 using Fabric.Edge.Forwarding;
+using Fabric.Edge.Credentials;
 using Fabric.Edge.Identity;
+using Fabric.Edge.Mcp;
+using Fabric.Edge.Pipeline;
+using Fabric.Edge.Routing;
+using Fabric.Edge.Sessions;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
@@ -35,7 +40,13 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<EdgeTelemetry>();
         builder.Services.AddSingleton<UpstreamInvokers>();
         builder.Services.AddSingleton<SplicingTransformer>();
-        builder.Services.AddSingleton<McpProxyHandler>();
+        builder.Services.AddSingleton<ServerRouting>();
+        builder.Services.AddSingleton<McpRequestReader>();
+        builder.Services.AddSingleton<SessionOwnership>();
+        builder.Services.AddSingleton<CredentialSplice>();
+        builder.Services.AddSingleton<McpForwarder>();
+        builder.Services.AddSingleton<ExchangeAudit>();
+        builder.Services.AddSingleton<McpPipeline>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddProblemDetails();
 
@@ -62,8 +73,9 @@ public static class EdgeHostingExtensions
 
     public static WebApplication MapFabricEdge(this WebApplication app)
     {
-        var handler = app.Services.GetRequiredService<McpProxyHandler>();
-        app.MapMethods("/mcp/{server}", ["POST", "GET", "DELETE"], (HttpContext context, string server) => handler.HandleAsync(context, server));
+        var pipeline = app.Services.GetRequiredService<McpPipeline>();
+        // Every HTTP method: the pipeline refuses the ones the transport does not define (405), audited.
+        app.Map("/mcp/{server}", (HttpContext context, string server) => pipeline.HandleAsync(context, server));
         return app;
     }
 }

@@ -18,7 +18,8 @@ internal static partial class ListResultFilter
     {
         private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
-        public static void Filter(ReadOnlySpan<byte> stream, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output, ref Counts counts)
+        /// <returns>False when some event's data does not parse: the whole answer is refused.</returns>
+        public static bool Filter(ReadOnlySpan<byte> stream, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output, ref Counts counts)
         {
             var data = new ArrayBufferWriter<byte>(Math.Min(Math.Max(stream.Length, 16), 64 * 1024));
             var rewritten = new ArrayBufferWriter<byte>(Math.Min(Math.Max(stream.Length, 16), 64 * 1024));
@@ -71,9 +72,9 @@ internal static partial class ListResultFilter
 
                 if (!IsValidJson(payload))
                 {
-                    // Cannot tell what the client would make of it: the event is not passed on.
+                    // Cannot tell what the client would make of it: nothing of this answer is passed on.
                     counts.Malformed = true;
-                    continue;
+                    return false;
                 }
 
                 var editsBefore = counts.Edits;
@@ -88,6 +89,8 @@ internal static partial class ListResultFilter
                     WriteRewritten(block, rewritten.WrittenSpan, output);
                 }
             }
+
+            return true;
         }
 
         private static void WriteRewritten(ReadOnlySpan<byte> block, ReadOnlySpan<byte> payload, IBufferWriter<byte> output)

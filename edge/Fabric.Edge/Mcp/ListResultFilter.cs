@@ -5,9 +5,11 @@ using Fabric.Contracts.Policy;
 namespace Fabric.Edge.Mcp;
 
 /// <summary>What filtering a list response did, for logs and audit.</summary>
-internal readonly record struct ListFilterStats(int Kept, int Removed, bool Malformed)
+internal readonly record struct ListFilterStats(int Kept, int Removed, bool Malformed, bool Refused = false)
 {
     public bool Changed => Removed > 0 || Malformed;
+
+    public static ListFilterStats Refusal => new(0, 0, Malformed: true, Refused: true);
 }
 
 /// <summary>
@@ -24,7 +26,10 @@ internal readonly record struct ListFilterStats(int Kept, int Removed, bool Malf
 /// <c>server/discover</c> (2026-07-28) needs no filtering: its result is supportedVersions, capabilities,
 /// instructions and cache hints, and lists no tools, resources or prompts (schema.ts <c>DiscoverResult</c>).
 /// Fail closed: an item without a string name is dropped, a list member that is not an array becomes
-/// <c>[]</c>, unparsable JSON is replaced (JSON body) or its SSE event dropped.
+/// <c>[]</c>; an answer that is neither JSON nor SSE, or whose JSON (or any SSE event's data) does not parse, is
+/// <see cref="ListFilterStats.Refused"/>: nothing of it may reach the agent (the edge answers 502). Lists are
+/// filtered in every message of the answer, in <c>result</c> and in <c>params</c> (a notification or a server
+/// request that carries a <c>tools</c> array is no less readable to a client than the result).
 /// </summary>
 internal static partial class ListResultFilter
 {
@@ -40,13 +45,12 @@ internal static partial class ListResultFilter
 
     /// <summary>
     /// Filters <paramref name="response"/> into <paramref name="output"/>. Every JSON-RPC response in the body
-    /// that carries a <c>result</c> is filtered, not only the one whose id equals <paramref name="rawId"/>: in
-    /// the answer to a list request there is no other legitimate response, and one with a foreign id is the
-    /// very thing that must not slip through unfiltered. <paramref name="rawId"/> is echoed when a JSON body
-    /// has to be replaced by an error.
+    /// that carries a <c>result</c> is filtered, not only the one that answers the list request: in the answer to a
+    /// list request there is no other legitimate response, and one with a foreign id is the very thing that must
+    /// not slip through unfiltered.
     /// </summary>
     public static ListFilterStats Filter(
-        ReadOnlySpan<byte> response, string? contentType, string? rawId, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output)
+        ReadOnlySpan<byte> response, string? contentType, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(isVisible);
         ArgumentNullException.ThrowIfNull(output);
@@ -56,31 +60,32 @@ internal static partial class ListResultFilter
             case MediaType.Json:
                 if (!IsValidJson(response))
                 {
-                    // Nothing the client could parse as a list may pass unfiltered; answer with an error instead.
-                    JsonRpcErrors.WriteError(output, rawId, JsonRpcErrors.InternalError, "upstream list response is not valid JSON");
-                    return new ListFilterStats(0, 0, Malformed: true);
+                    // Nothing the client could parse as a list may pass unfiltered.
+                    return ListFilterStats.Refusal;
                 }
 
                 RewriteMessage(response, isVisible, output, ref counts);
                 break;
             case MediaType.EventStream:
-                SseFilter.Filter(response, isVisible, output, ref counts);
+                if (!SseFilter.Filter(response, isVisible, output, ref counts))
+                {
+                    return ListFilterStats.Refusal;
+                }
                 break;
             default:
-                // Neither JSON nor SSE: no MCP client reads a JSON-RPC message out of it (Streamable HTTP,
-                // "Sending Messages" 6: a request is answered with exactly one of these two types).
-                output.Write(response);
-                break;
+                // Neither JSON nor SSE (Streamable HTTP, "Sending Messages": a request is answered with exactly one of
+                // these two types). A lenient client might still parse it as JSON, so it is never passed on.
+                return ListFilterStats.Refusal;
         }
 
         return new ListFilterStats(counts.Kept, counts.Removed, counts.Malformed);
     }
 
     /// <summary>Convenience form returning the filtered bytes.</summary>
-    public static byte[] Filter(ReadOnlySpan<byte> response, string? contentType, string? rawId, Func<McpCallKind, string, bool> isVisible)
+    public static byte[] Filter(ReadOnlySpan<byte> response, string? contentType, Func<McpCallKind, string, bool> isVisible)
     {
         var output = new ArrayBufferWriter<byte>(Math.Max(response.Length, 256));
-        Filter(response, contentType, rawId, isVisible, output);
+        Filter(response, contentType, isVisible, output);
         return output.WrittenSpan.ToArray();
     }
 
@@ -162,9 +167,9 @@ internal static partial class ListResultFilter
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var isResult = reader.ValueTextEquals("result"u8);
+            var carriesLists = reader.ValueTextEquals("result"u8) || reader.ValueTextEquals("params"u8);
             reader.Read();
-            if (isResult && reader.TokenType == JsonTokenType.StartObject)
+            if (carriesLists && reader.TokenType == JsonTokenType.StartObject)
             {
                 RewriteResult(ref reader, ref copy, isVisible, ref counts);
             }

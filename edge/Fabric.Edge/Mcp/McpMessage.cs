@@ -26,7 +26,7 @@ internal sealed class McpMessage
     /// <see cref="McpMethods.Classify"/> puts it with the protocol methods, as it must: a response answers a
     /// server-initiated request (sampling, elicitation, roots) and names no tool, resource or prompt.
     /// </summary>
-    public const string ResponseMethod = "$response";
+    public const string ResponseMethod = McpMethods.ResponseMethod;
 
     public McpMessage(
         McpMessageKind kind,

@@ -113,6 +113,13 @@ internal static class McpMessageReader
 
     private static ParseOutcome ParseCore(ReadOnlySpan<byte> json, bool renderArguments)
     {
+        // RFC 8259 §8.1: JSON text exchanged between systems MUST be UTF-8. Utf8JsonReader checks structure, not the
+        // bytes inside strings; a name the edge could not decode must never be one the server decodes differently.
+        if (!Utf8.IsValid(json))
+        {
+            return ParseOutcome.Fail(McpReadStatus.Invalid, JsonRpcErrors.ParseError, "parse error: body is not valid UTF-8", rawId: null);
+        }
+
         var reader = new Utf8JsonReader(json, ReaderOptions);
         if (!reader.Read())
         {
@@ -210,8 +217,9 @@ internal static class McpMessageReader
         {
             // A response: exactly one of result / error (JSON-RPC 2.0 §5). A result answers a known request,
             // so its id is a string or number; an error's id may be null.
-            if (hasResult == hasError || (hasResult && rawId is null))
+            if (hasResult == hasError || (hasResult && rawId is null) || (top.Seen & Member.Params) != 0)
             {
+                // A response carries no params: one that does is a request in disguise for whichever parser reads it so.
                 return ParseOutcome.Fail(McpReadStatus.Invalid, JsonRpcErrors.InvalidRequest, "invalid request: neither a request, a notification nor a response", rawId);
             }
 
@@ -237,6 +245,7 @@ internal static class McpMessageReader
     {
         var method = top.Method!;
         var callKind = McpMethods.Classify(method);
+        var named = callKind is McpCallKind.Tool or McpCallKind.Resource or McpCallKind.Prompt;
         string? name = null;
         string? metaVersion = null;
         IReadOnlyDictionary<string, string>? arguments = null;
@@ -263,7 +272,7 @@ internal static class McpMessageReader
 
                 seen |= member;
                 reader.Read();
-                if (member == nameProperty && callKind != McpCallKind.Protocol)
+                if (member == nameProperty && named)
                 {
                     nameSeen = true;
                     name = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
@@ -295,7 +304,7 @@ internal static class McpMessageReader
             }
         }
 
-        if (callKind != McpCallKind.Protocol && name is null)
+        if (named && name is null)
         {
             // MCP schema: CallToolRequest / GetPromptRequest params.name and ReadResourceRequest (and
             // Subscribe/Unsubscribe) params.uri are required strings; without one there is nothing to decide on.

@@ -134,6 +134,18 @@ public class FabricFixture : IAsyncLifetime
         return SvidPem.LoadCertificate(json.RootElement.GetProperty("certificatePem").GetString()!, json.RootElement.GetProperty("privateKeyPem").GetString()!);
     }
 
+    /// <summary>
+    /// Mints an SVID straight from the CA grain, past the management API (which refuses reserved <c>/fabric/</c>
+    /// IDs): what a stolen edge or silo certificate would look like to the edge.
+    /// </summary>
+    public async Task<X509Certificate2> MintThroughTheCaGrainAsync(string spiffeId)
+    {
+        var grains = _silo!.Services.GetRequiredService<IGrainFactory>();
+        var issued = await grains.GetGrain<Fabric.Contracts.Grains.ICertificateAuthorityGrain>(TrustDomain)
+            .IssueAsync(new Fabric.Contracts.Grains.SvidRequest(spiffeId, TimeSpan.FromHours(1), [], []));
+        return SvidPem.LoadCertificate(issued.CertificatePem, issued.PrivateKeyPem);
+    }
+
     /// <summary>Validates the edge's certificate against the fabric's bundle only (never the system store).</summary>
     public bool ValidateEdge(HttpRequestMessage _, X509Certificate2? certificate, X509Chain? __, SslPolicyErrors ___) =>
         CustomRootTrust.Chains(certificate, Bundle);

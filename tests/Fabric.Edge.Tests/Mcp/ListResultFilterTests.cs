@@ -20,8 +20,8 @@ public sealed class ListResultFilterTests
 
     private static bool IsVisible(McpCallKind kind, string name) => Visible.Contains((kind, name));
 
-    private static string Filter(string body, string? contentType, string? rawId = "1") =>
-        Encoding.UTF8.GetString(ListResultFilter.Filter(Encoding.UTF8.GetBytes(body), contentType, rawId, IsVisible));
+    private static string Filter(string body, string? contentType) =>
+        Encoding.UTF8.GetString(ListResultFilter.Filter(Encoding.UTF8.GetBytes(body), contentType, IsVisible));
 
     public static TheoryData<string, string> JsonBodies => new()
     {
@@ -124,25 +124,27 @@ public sealed class ListResultFilterTests
     [Theory]
     [InlineData(null)]
     [InlineData("text/plain")]
-    public void Other_media_types_pass_untouched(string? contentType)
+    [InlineData("application/octet-stream")]
+    public void Other_media_types_are_refused_whole(string? contentType)
     {
-        const string Body = """{"id":1,"result":{"tools":[{"name":"delete_all_files"}]}}""";
-        Assert.Equal(Body, Filter(Body, contentType));
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        var stats = ListResultFilter.Filter("""{"id":1,"result":{"tools":[{"name":"delete_all_files"}]}}"""u8, contentType, IsVisible, output);
+
+        Assert.True(stats.Refused);
+        Assert.Equal(0, output.WrittenCount);
     }
 
     [Theory]
     [InlineData("""{"id":1,"result":{"tools":[{"name":"delete_all_files"},]}}""")]
     [InlineData("""{"id":1,"result":{"tools":[{"name":"delete_all_files"}]}""")]
     [InlineData("")]
-    public void Unparsable_json_is_replaced_by_an_error_with_the_request_id(string body)
+    public void Unparsable_json_is_refused_whole(string body)
     {
         var output = new System.Buffers.ArrayBufferWriter<byte>();
-        var stats = ListResultFilter.Filter(Encoding.UTF8.GetBytes(body), Json, "\"req-1\"", IsVisible, output);
+        var stats = ListResultFilter.Filter(Encoding.UTF8.GetBytes(body), Json, IsVisible, output);
 
-        Assert.True(stats.Malformed);
-        Assert.Equal(
-            """{"jsonrpc":"2.0","id":"req-1","error":{"code":-32603,"message":"upstream list response is not valid JSON"}}""",
-            Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.True(stats.Refused);
+        Assert.Equal(0, output.WrittenCount);
     }
 
     [Fact]
@@ -150,7 +152,7 @@ public sealed class ListResultFilterTests
     {
         var output = new System.Buffers.ArrayBufferWriter<byte>();
         var stats = ListResultFilter.Filter(
-            """{"id":1,"result":{"tools":[{"name":"echo"},{"name":"x"},{}],"prompts":[{"name":"summarize"}]}}"""u8, Json, "1", IsVisible, output);
+            """{"id":1,"result":{"tools":[{"name":"echo"},{"name":"x"},{}],"prompts":[{"name":"summarize"}]}}"""u8, Json, IsVisible, output);
 
         Assert.Equal(new ListFilterStats(Kept: 2, Removed: 2, Malformed: false), stats);
     }
@@ -161,7 +163,7 @@ public sealed class ListResultFilterTests
         var asked = new List<(McpCallKind, string)>();
         ListResultFilter.Filter(
             """{"id":1,"result":{"tools":[{"name":"a\/b"}],"resources":[{"uri":"r"}],"resourceTemplates":[{"uriTemplate":"t/{x}"}],"prompts":[{"name":"p"}]}}"""u8,
-            Json, "1", (kind, name) => { asked.Add((kind, name)); return true; });
+            Json, (kind, name) => { asked.Add((kind, name)); return true; });
 
         Assert.Equal([(McpCallKind.Tool, "a/b"), (McpCallKind.Resource, "r"), (McpCallKind.Resource, "t/{x}"), (McpCallKind.Prompt, "p")], asked);
     }
@@ -175,11 +177,11 @@ public sealed class ListResultFilterTests
         Assert.Equal(
             "event: message\n"
             + """data: {"result":{"tools":[{"name":"echo"}],"ttlMs":0,"cacheScope":"private","resultType":"complete"},"id":2,"jsonrpc":"2.0"}""" + "\n\n",
-            Filter(Body, Sse, "2"));
+            Filter(Body, Sse));
     }
 
     [Fact]
-    public void Keeps_every_other_event_comment_id_and_retry_byte_for_byte()
+    public void Keeps_every_event_comment_id_and_retry_byte_for_byte_but_the_lists()
     {
         var notification = """data: {"method":"notifications/progress","params":{"progressToken":"p","progress":1,"tools":[{"name":"x"}]},"jsonrpc":"2.0"}""";
         var request = """data: {"method":"sampling/createMessage","params":{"tools":[{"name":"x"}]},"id":"s1","jsonrpc":"2.0"}""";
@@ -191,14 +193,15 @@ public sealed class ListResultFilterTests
             + """data: {"result":{"tools":[{"name":"delete_all_files"},{"name":"add"}]},"id":3,"jsonrpc":"2.0"}""" + "\r\nretry: 5\r\n\r\n"
             + ": trailing comment\r\n";
 
+        // A tools array in params is filtered like one in a result (issue 9 §1, "Lists").
         var expected = ": keep-alive\r\n\r\n"
             + "retry: 1000\r\nid: e1\r\ndata:\r\n\r\n"
-            + "event: message\r\nid: e2\r\n" + notification + "\r\n\r\n"
-            + "event: message\r\n" + request + "\r\n\r\n"
+            + "event: message\r\nid: e2\r\n" + notification.Replace("[{\"name\":\"x\"}]", "[]", StringComparison.Ordinal) + "\r\n\r\n"
+            + "event: message\r\n" + request.Replace("[{\"name\":\"x\"}]", "[]", StringComparison.Ordinal) + "\r\n\r\n"
             + "id: e3\r\n: comment in the event\r\nevent: message\r\n"
             + """data: {"result":{"tools":[{"name":"add"}]},"id":3,"jsonrpc":"2.0"}""" + "\r\nretry: 5\r\n\r\n"
             + ": trailing comment\r\n";
-        Assert.Equal(expected, Filter(body, Sse, "3"));
+        Assert.Equal(expected, Filter(body, Sse));
     }
 
     [Fact]
@@ -212,7 +215,7 @@ public sealed class ListResultFilterTests
             + "data: ]}}\n"
             + "\n";
 
-        var filtered = Filter(body, Sse, "4");
+        var filtered = Filter(body, Sse);
 
         Assert.Equal(
             "event: message\n"
@@ -253,16 +256,23 @@ public sealed class ListResultFilterTests
     }
 
     [Fact]
-    public void An_unparsable_event_is_dropped_and_the_rest_kept()
+    public void An_unparsable_event_refuses_the_whole_answer()
     {
         var output = new System.Buffers.ArrayBufferWriter<byte>();
-        var body = "event: message\ndata: {\"id\":1,\"result\":{\"tools\":[{\"name\":\"delete_all_files\"}\n\n"
-            + "event: message\ndata: {\"id\":1,\"result\":{\"tools\":[{\"name\":\"echo\"}]}}\n\n";
+        var body = "event: message\ndata: {\"id\":1,\"result\":{\"tools\":[{\"name\":\"echo\"}]}}\n\n"
+            + "event: message\ndata: {\"id\":1,\"result\":{\"tools\":[{\"name\":\"delete_all_files\"}\n\n";
 
-        var stats = ListResultFilter.Filter(Encoding.UTF8.GetBytes(body), Sse, "1", IsVisible, output);
+        var stats = ListResultFilter.Filter(Encoding.UTF8.GetBytes(body), Sse, IsVisible, output);
 
-        Assert.True(stats.Malformed);
-        Assert.Equal("event: message\ndata: {\"id\":1,\"result\":{\"tools\":[{\"name\":\"echo\"}]}}\n\n", Encoding.UTF8.GetString(output.WrittenSpan));
+        Assert.True(stats.Refused);
+    }
+
+    [Fact]
+    public void Lists_in_params_are_filtered_like_lists_in_a_result()
+    {
+        var body = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"tools\":[{\"name\":\"delete_all_files\"},{\"name\":\"echo\"}]}}\n\n";
+
+        Assert.Equal("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"tools\":[{\"name\":\"echo\"}]}}\n\n", Filter(body, Sse));
     }
 
     [Fact]
@@ -304,7 +314,7 @@ public sealed class ListResultFilterTests
         var captured = await response.Content.ReadAsByteArrayAsync();
         var contentType = response.Content.Headers.ContentType!.ToString();
 
-        var filtered = Encoding.UTF8.GetString(ListResultFilter.Filter(captured, contentType, "41", IsVisible));
+        var filtered = Encoding.UTF8.GetString(ListResultFilter.Filter(captured, contentType, IsVisible));
 
         var original = Encoding.UTF8.GetString(captured);
         Assert.Equal(Sse, response.Content.Headers.ContentType.MediaType);
@@ -331,7 +341,7 @@ public sealed class ListResultFilterTests
         using var response = await McpClients.PostAsync(http, server.Endpoint, McpClients.StatelessRequest(5, method), McpClients.StatelessHeaders(method));
         var captured = await response.Content.ReadAsByteArrayAsync();
 
-        var filtered = Encoding.UTF8.GetString(ListResultFilter.Filter(captured, response.Content.Headers.ContentType!.ToString(), "5", IsVisible));
+        var filtered = Encoding.UTF8.GetString(ListResultFilter.Filter(captured, response.Content.Headers.ContentType!.ToString(), IsVisible));
 
         Assert.True(Names(SseData(Encoding.UTF8.GetString(captured)).Single(), property, nameProperty).Count > expected.Length);
         Assert.Equal(expected, Names(SseData(filtered).Single(), property, nameProperty));

@@ -1,0 +1,51 @@
+using Fabric.Contracts.Grains;
+using Fabric.Contracts.Policy;
+using Fabric.Edge.Caching;
+using Fabric.Edge.Pipeline;
+
+namespace Fabric.Edge.Credentials;
+
+/// <summary>
+/// Step 6: the credential to splice (cache │ lease grain). The lookup starts right after routing, so a cold lease
+/// overlaps reading and deciding the message; nothing is spliced unless the message was allowed, and the lease
+/// grain itself issues only to workloads with a grant on the server. No credential → the call is denied with
+/// <c>credential-unavailable</c>: never forwarded without it.
+/// </summary>
+internal sealed partial class CredentialSplice(EdgeCache cache, ILogger<CredentialSplice> logger)
+{
+    /// <summary>Starts the lookup when the server has a binding and the workload may speak to it; never faults.</summary>
+    public void Begin(McpExchange exchange)
+    {
+        if (exchange.Server?.Credential is { } binding && exchange.Grant.AllowsServer)
+        {
+            exchange.CredentialLookup = cache.GetCredentialAsync(
+                ICredentialLeaseGrain.KeyFor(exchange.Server.Name, binding.PerWorkload ? exchange.Workload!.ToString() : null));
+        }
+    }
+
+    public async ValueTask<bool> LeaseAsync(McpExchange exchange)
+    {
+        if (exchange.Server!.Credential is null)
+        {
+            return true;
+        }
+        if (exchange.CredentialLookup is null)
+        {
+            Begin(exchange);
+        }
+        var result = await exchange.CredentialLookup!;
+        if (result.Credential is { } credential)
+        {
+            exchange.Credential = credential;
+            return true;
+        }
+        LogCredentialUnavailable(logger, exchange.Server.Name, result.Error);
+        exchange.Refuse(ReasonCodes.CredentialUnavailable);
+        await Refusals.WriteAsync(exchange, ReasonCodes.CredentialUnavailable, $"No credential could be leased for '{exchange.Server.Name}'; the call is denied.",
+            decision: Decision.Deny(ReasonCodes.CredentialUnavailable, exchange.Grant.Version));
+        return false;
+    }
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "No credential for server {Server}: {Error}; denying")]
+    private static partial void LogCredentialUnavailable(ILogger logger, string server, string? error);
+}

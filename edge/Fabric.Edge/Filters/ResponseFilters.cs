@@ -1,0 +1,60 @@
+using System.Buffers;
+using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
+using Fabric.Edge.Forwarding;
+using Fabric.Edge.Mcp;
+using Fabric.Edge.Pipeline;
+
+namespace Fabric.Edge.Filters;
+
+/// <summary>
+/// Step 8, on the way back: what of the upstream's answer may reach the agent. Streamed answers pass through a
+/// <see cref="RedactingStream"/> (masked as they stream); buffered answers (lists, <c>onReflection: block</c>) are
+/// checked whole here: the list filter first (an answer it cannot read is refused), then the credential mask.
+/// </summary>
+internal static class ResponseFilters
+{
+    /// <summary>The needles to scan the answer for: none when nothing was spliced.</summary>
+    public static CredentialNeedles NeedlesOf(McpExchange exchange) =>
+        exchange.Credential is { } credential && exchange.Server?.Credential is { } binding
+            ? CredentialNeedleCache.For(credential, binding.Inject)
+            : CredentialNeedles.Empty;
+
+    /// <summary>Filters and masks a buffered answer, then writes it; returns the reason it was refused, if it was.</summary>
+    public static async ValueTask<string?> WriteBufferedAsync(McpExchange exchange, BoundedBufferStream buffer, CredentialNeedles needles)
+    {
+        var context = exchange.Context;
+        ReadOnlyMemory<byte> answer;
+        ArrayBufferWriter<byte>? filtered = null;
+        if (exchange.ListFilter is not null)
+        {
+            filtered = new ArrayBufferWriter<byte>(Math.Max(256, (int)buffer.Length));
+            var grant = exchange.Grant;
+            var stats = ListResultFilter.Filter(buffer.WrittenSpan, context.Response.ContentType,
+                (kind, name) => PolicyEvaluator.IsVisible(grant, kind, name), filtered);
+            if (stats.Refused)
+            {
+                return ReasonCodes.UpstreamProtocolError;
+            }
+            answer = filtered.WrittenMemory;
+        }
+        else
+        {
+            answer = buffer.WrittenBytes.ToArray();
+        }
+
+        if (!needles.IsEmpty)
+        {
+            // The filtered copy (or the buffer's copy) is ours to mask in place.
+            var reflected = CredentialRedactor.MaskInPlace(needles, System.Runtime.InteropServices.MemoryMarshal.AsMemory(answer).Span);
+            exchange.CredentialReflected += reflected;
+            if (reflected > 0 && exchange.Server?.OnReflection == ReflectionAction.Block)
+            {
+                return ReasonCodes.CredentialReflected;
+            }
+        }
+        context.Response.ContentLength = answer.Length;
+        await context.Response.Body.WriteAsync(answer, context.RequestAborted);
+        return null;
+    }
+}

@@ -1,0 +1,146 @@
+using System.Security.Authentication;
+using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
+using Fabric.Edge.Filters;
+using Fabric.Edge.Hosting;
+using Fabric.Edge.Pipeline;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Fabric.Edge.Forwarding;
+
+/// <summary>
+/// Step 7: forwards an allowed request with YARP's <see cref="IHttpForwarder"/> (mTLS to a pinned SPIFFE ID, or Web
+/// PKI) and brings the answer back through the response filters: streamed through a <see cref="RedactingStream"/>
+/// when a credential was spliced, buffered (bounded) when it must be seen whole (lists; <c>onReflection: block</c>).
+/// Forwarding errors are classified once: the agent's side (client-closed, still an allow), the upstream's
+/// identity, the upstream unreachable.
+/// </summary>
+internal sealed partial class McpForwarder(
+    UpstreamInvokers invokers, IHttpForwarder forwarder, SplicingTransformer transformer, IOptions<EdgeOptions> options,
+    ILogger<McpForwarder> logger)
+{
+    // SSE streams may sit idle for a long time between events.
+    private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromMinutes(30) };
+
+    public async Task ForwardAsync(McpExchange exchange)
+    {
+        var context = exchange.Context;
+        var server = exchange.Server!;
+        var needles = ResponseFilters.NeedlesOf(exchange);
+        // A blocked reflection can only be refused before the agent saw a byte: the answer is buffered whole. The
+        // GET event stream never ends, so it is masked instead (and audited as reflected).
+        exchange.BufferResponse = exchange.ListFilter is not null
+            || (!needles.IsEmpty && server.OnReflection == ReflectionAction.Block && exchange.Message is not null);
+        context.Features.Set(exchange);
+
+        var original = context.Features.Get<IHttpResponseBodyFeature>()!;
+        using var buffer = exchange.BufferResponse ? new BoundedBufferStream(options.Value.MaxListResponseBytes) : null;
+        await using var redacting = buffer is null && !needles.IsEmpty ? new RedactingStream(original.Stream, needles) : null;
+        Stream? sink = (Stream?)buffer ?? redacting;
+        if (sink is not null)
+        {
+            context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(sink, original));
+        }
+        ForwarderError error;
+        try
+        {
+            error = await forwarder.SendAsync(context, server.Upstream.GetLeftPart(UriPartial.Authority), invokers.For(server), RequestConfig, transformer);
+            if (redacting is not null && error == ForwarderError.None && exchange.UpstreamRefusal is null)
+            {
+                await redacting.CompleteAsync(context.RequestAborted);
+            }
+        }
+        finally
+        {
+            context.Features.Set(original);
+        }
+        exchange.CredentialReflected += redacting?.Redactions ?? 0;
+
+        if (exchange.UpstreamRefusal is { } refusal)
+        {
+            await RefuseAsync(exchange, refusal, refusal == ReasonCodes.SessionBindingMismatch
+                ? "The upstream minted a session id the fabric had bound to another identity."
+                : $"The upstream of '{server.Name}' answered in a form the edge cannot check (compressed).");
+            return;
+        }
+        if (buffer is { Exceeded: true })
+        {
+            await RefuseAsync(exchange, ReasonCodes.UpstreamResponseTooLarge,
+                $"The upstream's answer exceeds the {options.Value.MaxListResponseBytes} bytes the edge buffers to check it.");
+            return;
+        }
+        if (error != ForwarderError.None)
+        {
+            await FailedAsync(exchange, error);
+            return;
+        }
+        if (buffer is not null && await ResponseFilters.WriteBufferedAsync(exchange, buffer, needles) is { } refused)
+        {
+            await RefuseAsync(exchange, refused, refused == ReasonCodes.CredentialReflected
+                ? $"The upstream of '{server.Name}' returned the credential the fabric spliced; the answer is withheld."
+                : $"The upstream of '{server.Name}' answered a list in a form the edge cannot filter.");
+            return;
+        }
+        if (exchange.CredentialReflected > 0)
+        {
+            LogReflected(logger, server.Name, exchange.CredentialReflected);
+            if (server.OnReflection == ReflectionAction.Block)
+            {
+                // Only the never-ending GET stream gets here: masked, and audited as what it was.
+                exchange.Refuse(ReasonCodes.CredentialReflected);
+            }
+        }
+    }
+
+    private async Task FailedAsync(McpExchange exchange, ForwarderError error)
+    {
+        var context = exchange.Context;
+        if (context.RequestAborted.IsCancellationRequested || IsClientSide(error))
+        {
+            // The agent hung up or cancelled: nobody is left to answer, and the upstream is not at fault.
+            exchange.Abandon(ReasonCodes.ClientClosed);
+            return;
+        }
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        var reason = exchange.Server!.Identity is not null && IsTlsFailure(exception)
+            ? ReasonCodes.UpstreamIdentityMismatch
+            : ReasonCodes.UpstreamUnavailable;
+        LogUpstreamFailed(logger, exchange.Server.Name, error, reason, exception?.GetBaseException().Message);
+        await RefuseAsync(exchange, reason, reason == ReasonCodes.UpstreamIdentityMismatch
+            ? $"The upstream of '{exchange.Server.Name}' did not present the expected identity."
+            : $"The upstream of '{exchange.Server.Name}' could not be reached.");
+    }
+
+    private static Task RefuseAsync(McpExchange exchange, string reason, string detail)
+    {
+        exchange.Refuse(reason);
+        return Refusals.WriteAsync(exchange, reason, detail, fromUpstream: true);
+    }
+
+    /// <summary>Forwarding errors on the agent's side of the edge (YARP reports cancellation by the client's abort).</summary>
+    private static bool IsClientSide(ForwarderError error) => error is
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+        or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+        or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
+        or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient;
+
+    private static bool IsTlsFailure(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is AuthenticationException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Warning, Message = "Forwarding to {Server} failed ({Error}, {Reason}): {Detail}")]
+    private static partial void LogUpstreamFailed(ILogger logger, string server, ForwarderError error, string reason, string? detail);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "The upstream of {Server} reflected the spliced credential {Count} time(s); masked")]
+    private static partial void LogReflected(ILogger logger, string server, int count);
+}

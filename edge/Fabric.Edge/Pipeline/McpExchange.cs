@@ -1,0 +1,125 @@
+using Fabric.Contracts.Audit;
+using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
+using Fabric.Edge.Mcp;
+
+namespace Fabric.Edge.Pipeline;
+
+/// <summary>
+/// Everything one request through <c>/mcp/{server}</c> is and becomes, as the steps of <see cref="McpPipeline"/> learn
+/// it: who calls (Identity), which server and grant (Routing), the message (Mcp), THE decision (Policy), the
+/// credential (Credentials), what the upstream answered (Forwarding, Filters), and how it ended. The Audit step
+/// turns it into one record. One per request, kept as a request feature so the YARP transformer can read it
+/// (as YARP keeps its <c>IReverseProxyFeature</c>).
+/// </summary>
+internal sealed class McpExchange
+{
+    public McpExchange(HttpContext context, string serverName, long started)
+    {
+        Context = context;
+        ServerName = serverName;
+        Started = started;
+        Method = context.Request.Method;
+    }
+
+    public HttpContext Context { get; }
+
+    /// <summary>The <c>{server}</c> route value, as the agent sent it.</summary>
+    public string ServerName { get; }
+
+    public long Started { get; }
+
+    /// <summary>The caller's SPIFFE ID from its X.509-SVID; null only for a connection without one (never past the handshake).</summary>
+    public SpiffeId? Workload { get; set; }
+
+    public McpServerDefinition? Server { get; set; }
+
+    public WorkloadGrant Grant { get; set; } = WorkloadGrant.None;
+
+    /// <summary>The raw JSON-RPC id of the body, when one could be read (echoed in error answers).</summary>
+    public string? RawId { get; set; }
+
+    /// <summary>The JSON-RPC message of a POST, once read and checked.</summary>
+    public McpMessage? Message { get; set; }
+
+    public McpGeneration Generation { get; set; }
+
+    /// <summary>What the audit calls the method: the JSON-RPC method, or the transport operation for GET / DELETE.</summary>
+    public string Method { get; set; }
+
+    /// <summary>The tool, resource or prompt the message names.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>THE decision (Policy step); null until made, and for refusals before it.</summary>
+    public Decision? Decision { get; private set; }
+
+    /// <summary>Why the exchange did not end as decided: a refusal before or after the decision; null for a clean allow.</summary>
+    public string? Outcome { get; private set; }
+
+    /// <summary>True when an allowed, forwarded call was abandoned by the agent (still an allow: the upstream may have run it).</summary>
+    public bool Abandoned { get; private set; }
+
+    /// <summary>The credential spliced into the upstream request, if the server has a binding.</summary>
+    public Credential? Credential { get; set; }
+
+    /// <summary>The credential lookup started early (Routing) so it overlaps reading and deciding the message.</summary>
+    public Task<CredentialResult>? CredentialLookup { get; set; }
+
+    /// <summary>The upstream answer must be buffered (list filtering, blocked reflection): its length may change.</summary>
+    public bool BufferResponse { get; set; }
+
+    /// <summary>The list filter to apply to the buffered answer (list requests only).</summary>
+    public McpListFilter? ListFilter { get; set; }
+
+    public int? UpstreamStatus { get; set; }
+
+    /// <summary>Occurrences of the spliced credential masked out of the answer (headers and body).</summary>
+    public int CredentialReflected { get; set; }
+
+    /// <summary>Set by the transformer when the upstream's answer must not reach the agent (the reason code).</summary>
+    public string? UpstreamRefusal { get; set; }
+
+    public bool Allowed => Decision is { Allowed: true } && (Outcome is null || Abandoned);
+
+    public string Reason => Outcome ?? Decision?.Reason ?? ReasonCodes.PolicyUnavailable;
+
+    public void Decide(Decision decision) => Decision = decision;
+
+    /// <summary>Ends the exchange refused with <paramref name="reason"/>; before a decision it is a deny of its own.</summary>
+    public void Refuse(string reason)
+    {
+        Decision ??= Contracts.Policy.Decision.Deny(reason, Grant.Version);
+        Outcome = reason;
+        Abandoned = false;
+    }
+
+    /// <summary>An allowed, forwarded call the agent hung up on before its answer was complete.</summary>
+    public void Abandon(string reason)
+    {
+        Outcome = reason;
+        Abandoned = true;
+    }
+
+    public AuditRecord ToRecord(string edge, DateTimeOffset time, double latencyMs, string? traceId) => new()
+    {
+        Id = Guid.CreateVersion7(time),
+        Time = time,
+        Edge = edge,
+        Workload = Workload?.ToString() ?? "",
+        Server = ServerName,
+        Method = Method,
+        Name = Name,
+        Allowed = Allowed,
+        Reason = Reason,
+        Policy = Decision?.Policy,
+        Rule = Decision?.Rule,
+        Version = Decision?.Version ?? 0,
+        UpstreamStatus = UpstreamStatus,
+        Status = Context.Response.StatusCode,
+        LatencyMs = latencyMs,
+        TraceId = traceId,
+        LeaseId = Credential?.LeaseId,
+        CredentialSource = Credential?.Source,
+        CredentialReflected = CredentialReflected,
+    };
+}

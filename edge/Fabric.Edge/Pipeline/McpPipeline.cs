@@ -1,0 +1,109 @@
+using System.Runtime.InteropServices;
+using Fabric.Contracts.Policy;
+using Fabric.Edge.Audit;
+using Fabric.Edge.Credentials;
+using Fabric.Edge.Forwarding;
+using Fabric.Edge.Identity;
+using Fabric.Edge.Mcp;
+using Fabric.Edge.Policy;
+using Fabric.Edge.Routing;
+using Fabric.Edge.Sessions;
+
+namespace Fabric.Edge.Pipeline;
+
+/// <summary>
+/// The edge's request path for <c>/mcp/{server}</c>: one <see cref="McpExchange"/> through ordered steps, each in
+/// the folder of its concept. Any step may refuse (through the one table in <see cref="Refusals"/>); only Policy
+/// decides; nothing is forwarded that Policy did not allow; every request, refused or not, ends in one audit record.
+/// <code>
+///   :: 1 Identity     X.509-SVID of the handshake → SPIFFE ID; /fabric/ IDs are the fabric's own → 403
+///   :: 2 Routing      server definition + grant (cache │ grains); the credential lookup starts
+///   :: 3 Transport    POST │ GET │ DELETE (405); POST: application/json, no Content-Encoding (415)
+///   :: 4 Sessions     Mcp-Session-Id bound to this workload (404 │ 403)
+///   :: 5 Mcp          POST: one bounded JSON-RPC message (413 │ 400), headers agree with it (400)
+///   :: 6 Policy       THE decision (server gate, method table, rules)
+///   :: 7 Credentials  the leased credential (503 │ -32003 credential-unavailable)
+///   :: 8 Forwarding   YARP → upstream; Filters on the way back (lists, credential redaction)
+///   :: 9 Audit        one record per exchange (finally)
+/// </code>
+/// </summary>
+internal sealed class McpPipeline(
+    EdgeIdentity identity,
+    ServerRouting routing,
+    McpRequestReader reader,
+    SessionOwnership sessions,
+    CredentialSplice credentials,
+    McpForwarder forwarder,
+    ExchangeAudit audit,
+    TimeProvider time)
+{
+    public async Task HandleAsync(HttpContext context, string server)
+    {
+        var exchange = new McpExchange(context, server, time.GetTimestamp());
+        // :: 1 Identity
+        exchange.Workload = ClientIdentity.Get(context, identity, time);
+        if (exchange.Workload is null)
+        {
+            // Not past a conforming handshake (the TLS layer already refuses every non-SVID): nobody to audit.
+            await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Identity not admitted",
+                detail: "The client certificate is not a valid X.509-SVID under this fabric's trust bundle.").ExecuteAsync(context);
+            return;
+        }
+
+        using var scope = audit.Begin(exchange);
+        if (exchange.Workload.IsReserved)
+        {
+            exchange.Refuse(ReasonCodes.ReservedIdentity);
+            await Refusals.WriteAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components; no agent may present it.");
+            return;
+        }
+        await RunAsync(exchange);
+    }
+
+    private async Task RunAsync(McpExchange exchange)
+    {
+        // :: 2 Routing, :: 3 Transport, :: 4 Sessions
+        if (!await routing.RouteAsync(exchange) || !await McpRequestReader.CheckTransportAsync(exchange) || !await sessions.CheckAsync(exchange))
+        {
+            return;
+        }
+        credentials.Begin(exchange);
+
+        // :: 5 Mcp
+        var isPost = HttpMethods.IsPost(exchange.Context.Request.Method);
+        using var read = isPost ? await reader.ReadAsync(exchange) : null;
+        if (isPost && read is null)
+        {
+            return;
+        }
+
+        // :: 6 Policy
+        var (decision, serverLevel) = EdgePolicy.Decide(exchange);
+        exchange.Decide(decision);
+        if (!decision.Allowed)
+        {
+            await Refusals.WriteAsync(exchange, decision.Reason, $"'{exchange.Workload}' may not make this call on '{exchange.ServerName}'.", serverLevel: serverLevel);
+            return;
+        }
+
+        // :: 7 Credentials
+        if (!await credentials.LeaseAsync(exchange))
+        {
+            return;
+        }
+
+        // :: 8 Forwarding (+ Filters)
+        if (read is not null)
+        {
+            // The body was consumed to decide; forward exactly those bytes.
+            if (!MemoryMarshal.TryGetArray(read.Body, out var segment))
+            {
+                throw new InvalidOperationException("the message buffer is not array-backed");
+            }
+            exchange.Context.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
+            exchange.ListFilter = exchange.Message!.Kind == McpMessageKind.Request ? McpMethods.ListFilterFor(exchange.Message.Method!) : null;
+        }
+        await forwarder.ForwardAsync(exchange);
+        await sessions.ForgetEndedAsync(exchange);
+    }
+}

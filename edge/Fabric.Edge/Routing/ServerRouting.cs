@@ -1,0 +1,44 @@
+using Fabric.Contracts.Hosting;
+using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
+using Fabric.Edge.Caching;
+using Fabric.Edge.Pipeline;
+
+namespace Fabric.Edge.Routing;
+
+/// <summary>
+/// Step 2: <c>/mcp/{server}</c> → the server's definition and the caller's grant on it (cache, else grains, side by
+/// side). Unknown server → 404; the cluster unreachable → 503 (fail closed).
+/// </summary>
+internal sealed partial class ServerRouting(EdgeCache cache, ILogger<ServerRouting> logger)
+{
+    public async ValueTask<bool> RouteAsync(McpExchange exchange)
+    {
+        try
+        {
+            // A name that cannot be a server's is unknown without asking the cluster.
+            var (definition, grant) = McpServerValidator.IsValidName(exchange.ServerName)
+                ? await cache.GetServerAndGrantAsync(exchange.ServerName, exchange.Workload!)
+                : (null, WorkloadGrant.None);
+            exchange.Grant = grant;
+            exchange.Server = definition;
+        }
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
+        {
+            LogClusterFault(logger, ex.GetType().Name, ex.Message);
+            exchange.Refuse(ReasonCodes.PolicyUnavailable);
+            await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not reach its policy; the call is denied. Retry shortly.");
+            return false;
+        }
+        if (exchange.Server is null)
+        {
+            exchange.Refuse(ReasonCodes.UnknownServer);
+            await Refusals.WriteAsync(exchange, ReasonCodes.UnknownServer, $"No MCP server named '{exchange.ServerName}' is registered with the fabric.");
+            return false;
+        }
+        return true;
+    }
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Cluster unreachable while deciding ({Error}: {Message}); denying")]
+    private static partial void LogClusterFault(ILogger logger, string error, string message);
+}
