@@ -81,6 +81,9 @@ public sealed class McpMessageReaderTests
         { """{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}""", "Invalid", -32600, "1" },
         { """{"jsonrpc":"2.0","id":1}""", "Invalid", -32600, "1" },
         { """{"jsonrpc":"2.0","result":{}}""", "Invalid", -32600, null },
+        // A response with params is a request in disguise for whichever parser keys on params.
+        { """{"jsonrpc":"2.0","id":5,"result":{},"params":{"name":"delete_all_files"}}""", "Invalid", -32600, "5" },
+        { """{"jsonrpc":"2.0","id":5,"error":{"code":1,"message":"x"},"params":{}}""", "Invalid", -32600, "5" },
         // Duplicate members: the edge could decide on one copy while the upstream executes the other.
         { """{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"x"}}""", "Invalid", -32600, "1" },
         { """{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}""", "Invalid", -32600, "2" },
@@ -99,6 +102,26 @@ public sealed class McpMessageReaderTests
         { """{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x","arguments":["a"]}}""", "Invalid", -32602, "7" },
         { """{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x","arguments":"a=b"}}""", "Invalid", -32602, "7" },
     };
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF })]
+    [InlineData(new byte[] { 0xC0, 0xAF })]             // overlong '/'
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })]       // a UTF-16 surrogate encoded in UTF-8
+    [InlineData(new byte[] { 0xE2, 0x82 })]             // truncated sequence
+    public async Task Invalid_utf8_anywhere_is_a_parse_error(byte[] bad)
+    {
+        foreach (var (before, after) in new[] { ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"ec", "ho\"}}"),
+            ("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"", "\"}") })
+        {
+            var body = new List<byte>(Encoding.UTF8.GetBytes(before));
+            body.AddRange(bad);
+            body.AddRange(Encoding.UTF8.GetBytes(after));
+            using var result = await McpMessageReader.ReadAsync(new MemoryStream(body.ToArray()), body.Count, 4096, CancellationToken.None);
+
+            Assert.Equal(McpReadStatus.Invalid, result.Status);
+            Assert.Equal(-32700, result.ErrorCode);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Rejections))]
