@@ -54,31 +54,39 @@ internal static partial class ListResultFilter
     {
         ArgumentNullException.ThrowIfNull(isVisible);
         ArgumentNullException.ThrowIfNull(output);
-        var counts = new Counts();
-        switch (MediaTypeOf(contentType))
+        try
         {
-            case MediaType.Json:
-                if (!IsValidJson(response))
-                {
-                    // Nothing the client could parse as a list may pass unfiltered.
-                    return ListFilterStats.Refusal;
-                }
+            var counts = new Counts();
+            switch (MediaTypeOf(contentType))
+            {
+                case MediaType.Json:
+                    if (!IsValidJson(response))
+                    {
+                        // Nothing the client could parse as a list may pass unfiltered.
+                        return ListFilterStats.Refusal;
+                    }
 
-                RewriteMessage(response, isVisible, output, ref counts);
-                break;
-            case MediaType.EventStream:
-                if (!SseFilter.Filter(response, isVisible, output, ref counts))
-                {
+                    RewriteMessage(response, isVisible, output, ref counts);
+                    break;
+                case MediaType.EventStream:
+                    if (!SseFilter.Filter(response, isVisible, output, ref counts))
+                    {
+                        return ListFilterStats.Refusal;
+                    }
+                    break;
+                default:
+                    // Neither JSON nor SSE (Streamable HTTP, "Sending Messages": a request is answered with exactly one of
+                    // these two types). A lenient client might still parse it as JSON, so it is never passed on.
                     return ListFilterStats.Refusal;
-                }
-                break;
-            default:
-                // Neither JSON nor SSE (Streamable HTTP, "Sending Messages": a request is answered with exactly one of
-                // these two types). A lenient client might still parse it as JSON, so it is never passed on.
-                return ListFilterStats.Refusal;
+            }
+
+            return new ListFilterStats(counts.Kept, counts.Removed, counts.Malformed);
         }
-
-        return new ListFilterStats(counts.Kept, counts.Removed, counts.Malformed);
+        catch (InvalidOperationException)
+        {
+            // A name that is valid JSON yet does not decode (a lone surrogate escape): what would a client show? Refused.
+            return ListFilterStats.Refusal;
+        }
     }
 
     /// <summary>Convenience form returning the filtered bytes.</summary>
@@ -113,6 +121,11 @@ internal static partial class ListResultFilter
     /// <summary>A full validating pass first, so the rewriting pass never stops half-way through its output.</summary>
     internal static bool IsValidJson(ReadOnlySpan<byte> json)
     {
+        // RFC 8259 §8.1 (UTF-8 only): a name the filter could not decode may decode to anything in a lenient client.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            return false;
+        }
         try
         {
             var reader = new Utf8JsonReader(json, ReaderOptions);

@@ -109,6 +109,12 @@ internal static class McpMessageReader
             // JSON-RPC 2.0 §5.1: "Invalid JSON was received by the server" → -32700, id null.
             return ParseOutcome.Fail(McpReadStatus.Invalid, JsonRpcErrors.ParseError, "parse error: body is not valid JSON", rawId: null);
         }
+        catch (InvalidOperationException)
+        {
+            // A string that is valid JSON grammar yet does not decode (a lone surrogate escape, "\uD800"): no name
+            // the edge could decide on, and parsers differ on what they make of it.
+            return ParseOutcome.Fail(McpReadStatus.Invalid, JsonRpcErrors.ParseError, "parse error: a string does not decode to Unicode text", rawId: null);
+        }
     }
 
     private static ParseOutcome ParseCore(ReadOnlySpan<byte> json, bool renderArguments)
@@ -145,11 +151,17 @@ internal static class McpMessageReader
 
         var top = default(TopLevel);
         string? duplicate = null;
+        HashSet<string>? others = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var member = TopLevelMember(ref reader);
             if (member != Member.Other && (top.Seen & member) != 0)
             {
+                duplicate ??= reader.GetString();
+            }
+            else if (member == Member.Other && !(others ??= new(StringComparer.Ordinal)).Add(reader.GetString()!))
+            {
+                // Unknown members too: a parser that knows them must not see a choice the edge did not.
                 duplicate ??= reader.GetString();
             }
 
@@ -256,6 +268,7 @@ internal static class McpMessageReader
             var reader = new Utf8JsonReader(json[top.ParamsStart..top.ParamsEnd], ReaderOptions);
             reader.Read();
             var seen = ParamsMember.None;
+            HashSet<string>? others = null;
             var nameProperty = callKind == McpCallKind.Resource ? ParamsMember.Uri : ParamsMember.Name;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
@@ -264,7 +277,8 @@ internal static class McpMessageReader
                     : reader.ValueTextEquals("arguments"u8) ? ParamsMember.Arguments
                     : reader.ValueTextEquals("_meta"u8) ? ParamsMember.Meta
                     : ParamsMember.None;
-                if (member != ParamsMember.None && (seen & member) != 0)
+                if ((member != ParamsMember.None && (seen & member) != 0)
+                    || (member == ParamsMember.None && !(others ??= new(StringComparer.Ordinal)).Add(reader.GetString()!)))
                 {
                     return ParseOutcome.Fail(McpReadStatus.Invalid, JsonRpcErrors.InvalidParams,
                         $"invalid params: duplicate member '{reader.GetString()}'", rawId);
@@ -360,7 +374,14 @@ internal static class McpMessageReader
                 case JsonTokenType.StartObject or JsonTokenType.StartArray:
                     var start = (int)reader.TokenStartIndex;
                     reader.Skip();
-                    value = Encoding.UTF8.GetString(source[start..(int)reader.BytesConsumed]);
+                    var raw = source[start..(int)reader.BytesConsumed];
+                    if (FirstDuplicateKey(raw) is { } nested)
+                    {
+                        // A constraint matched against this raw text must not pass on one copy of a key the tool reads as the other.
+                        rendered = null;
+                        return $"invalid params: duplicate member '{nested}' in argument '{key}'";
+                    }
+                    value = Encoding.UTF8.GetString(raw);
                     break;
                 default:
                     // Numbers, true, false, null: the token text is the raw JSON.
@@ -378,6 +399,31 @@ internal static class McpMessageReader
         if (!render)
         {
             rendered = null;
+        }
+        return null;
+    }
+
+    /// <summary>The first key that repeats within one object anywhere in <paramref name="json"/> (one valid JSON value), or null.</summary>
+    private static string? FirstDuplicateKey(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        var scopes = new Stack<HashSet<string>?>();
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    scopes.Push(new HashSet<string>(StringComparer.Ordinal));
+                    break;
+                case JsonTokenType.StartArray:
+                    scopes.Push(null);
+                    break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    scopes.Pop();
+                    break;
+                case JsonTokenType.PropertyName when scopes.Peek() is { } keys && !keys.Add(reader.GetString()!):
+                    return reader.GetString();
+            }
         }
         return null;
     }

@@ -81,6 +81,13 @@ public sealed class McpMessageReaderTests
         { """{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}""", "Invalid", -32600, "1" },
         { """{"jsonrpc":"2.0","id":1}""", "Invalid", -32600, "1" },
         { """{"jsonrpc":"2.0","result":{}}""", "Invalid", -32600, null },
+        // Valid JSON grammar that decodes to no Unicode text: a lone surrogate, in a name or a key.
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\uD800"}}""", "Invalid", -32700, null },
+        { """{"jsonrpc":"2.0","id":1,"method":"ping","\uDC00":1}""", "Invalid", -32700, null },
+        // Duplicates of members the edge does not read, and deep in the arguments it renders.
+        { """{"jsonrpc":"2.0","id":1,"method":"ping","x":1,"x":2}""", "Invalid", -32600, "1" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","cursor":1,"cursor":2}}""", "Invalid", -32602, "1" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"p":{"a":"/tmp","a":"/etc"}}}}""", "Invalid", -32602, "1" },
         // A response with params is a request in disguise for whichever parser keys on params.
         { """{"jsonrpc":"2.0","id":5,"result":{},"params":{"name":"delete_all_files"}}""", "Invalid", -32600, "5" },
         { """{"jsonrpc":"2.0","id":5,"error":{"code":1,"message":"x"},"params":{}}""", "Invalid", -32600, "5" },
