@@ -24,8 +24,16 @@ internal static class ServersApi
             {
                 return TypedResults.ValidationProblem(errors);
             }
-            var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding());
-            return TypedResults.Ok(stored);
+            try
+            {
+                var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding());
+                return TypedResults.Ok(stored);
+            }
+            catch (ArgumentException ex)
+            {
+                // The grain runs the same validator; this is a 400, not a 500, should the two ever disagree.
+                return ApiBody.Field("body", ex.Message);
+            }
         });
 
         servers.MapGet("/", async (IGrainFactory grains) =>
