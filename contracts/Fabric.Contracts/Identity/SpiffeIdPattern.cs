@@ -71,6 +71,21 @@ public sealed class SpiffeIdPattern : IEquatable<SpiffeIdPattern>
         return true;
     }
 
+    /// <summary>
+    /// True when the literal part lies under <see cref="SpiffeId.ReservedPath"/> (<c>td/fabric</c>,
+    /// <c>td/fabric/edge/e1</c>, <c>td/fabric/*</c>): every ID it matches is reserved. A trust-domain
+    /// wide <c>td/*</c> is not: it matches ordinary workloads too.
+    /// </summary>
+    public bool IsReserved
+    {
+        get
+        {
+            var literal = IsPrefix ? Path[..^1] : Path;
+            return literal.StartsWith(SpiffeId.ReservedPath, StringComparison.Ordinal)
+                && (literal.Length == SpiffeId.ReservedPath.Length || literal[SpiffeId.ReservedPath.Length] == '/');
+        }
+    }
+
     public bool Matches(SpiffeId id)
     {
         ArgumentNullException.ThrowIfNull(id);

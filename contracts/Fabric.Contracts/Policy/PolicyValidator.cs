@@ -40,9 +40,14 @@ public static partial class PolicyValidator
         {
             for (var i = 0; i < policy.Subjects.Count; i++)
             {
-                if (!SpiffeIdPattern.TryParse(policy.Subjects[i], out _, out var error))
+                if (!SpiffeIdPattern.TryParse(policy.Subjects[i], out var subject, out var error))
                 {
                     Add($"subjects[{i}]", error);
+                }
+                else if (subject.IsReserved)
+                {
+                    // Fabric components are never agents (issue 9 §2); a grant to one is a policy bug at best.
+                    Add($"subjects[{i}]", $"'{SpiffeId.ReservedPath}' and everything under it are reserved for the fabric's own components, in every trust domain");
                 }
             }
         }

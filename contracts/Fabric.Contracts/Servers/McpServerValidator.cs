@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Fabric.Contracts.Identity;
 
 namespace Fabric.Contracts.Servers;
@@ -21,7 +22,7 @@ public sealed record CredentialBindingInput(
     string? Name = null,
     string? Version = null)
 {
-    /// <summary>The stored form; call only after <see cref="McpServerValidator.Validate(string?, McpServerInput?, IReadOnlyCollection{string}?)"/> returned no errors.</summary>
+    /// <summary>The stored form; call only after <see cref="McpServerValidator.Validate(string?, McpServerInput?, IReadOnlyCollection{string}?, bool)"/> returned no errors.</summary>
     public CredentialBinding ToBinding() =>
         Source is null || Inject?.Header is null || Inject.Format is null
             ? throw new InvalidOperationException("the credential binding has not been validated")
@@ -64,7 +65,9 @@ public static class McpServerValidator
     private static readonly string[] ForbiddenHeaderPrefixes = ["Proxy-", "X-Forwarded-"];
 
     /// <param name="availableSources">The sources configured on this fabric; null skips that check.</param>
-    public static IReadOnlyDictionary<string, string[]> Validate(string? name, McpServerInput? input, IReadOnlyCollection<string>? availableSources = null)
+    /// <param name="allowLinkLocal">The silo's <c>Fabric:Servers:AllowLinkLocal</c>: permits link-local upstreams.</param>
+    public static IReadOnlyDictionary<string, string[]> Validate(
+        string? name, McpServerInput? input, IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false)
     {
         var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         void Add(string key, string? message)
@@ -87,7 +90,7 @@ public static class McpServerValidator
         }
         else
         {
-            Add("upstream", ValidateUpstream(input.Upstream));
+            Add("upstream", ValidateUpstream(input.Upstream, allowLinkLocal));
             if (input.Identity is not null)
             {
                 Add("identity", ValidateIdentity(input.Identity));
@@ -101,7 +104,9 @@ public static class McpServerValidator
     }
 
     /// <summary>The same checks for the stored form, for grains that receive parsed values.</summary>
-    public static IReadOnlyDictionary<string, string[]> Validate(string? name, Uri? upstream, string? identity, CredentialBinding? credential) =>
+    public static IReadOnlyDictionary<string, string[]> Validate(
+        string? name, Uri? upstream, string? identity, CredentialBinding? credential,
+        IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false) =>
         Validate(name, new McpServerInput(
             upstream?.OriginalString,
             identity,
@@ -109,7 +114,9 @@ public static class McpServerValidator
                 ? null
                 : new CredentialBindingInput(credential.Source, credential.Ref, credential.PerWorkload,
                     credential.Inject is null ? null : new InjectSpecInput(credential.Inject.Header, credential.Inject.Format),
-                    credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version)));
+                    credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version)),
+            availableSources,
+            allowLinkLocal);
 
     /// <summary>
     /// A server name is a route segment <c>[a-z0-9-]{1,63}</c> that also neither starts nor ends
@@ -153,7 +160,7 @@ public static class McpServerValidator
 
     public static bool IsValidSecretName([NotNullWhen(true)] string? name) => ValidateSecretName(name) is null;
 
-    private static string? ValidateUpstream(string? upstream)
+    private static string? ValidateUpstream(string? upstream, bool allowLinkLocal)
     {
         if (string.IsNullOrEmpty(upstream))
         {
@@ -183,20 +190,82 @@ public static class McpServerValidator
         {
             return "upstream must not contain a query or fragment";
         }
-        if (uri.Scheme == Uri.UriSchemeHttp && !IsLoopback(uri))
+        if (HostAddress(upstream, uri, out var address) is { } literalError)
+        {
+            return literalError;
+        }
+        if (address is not null && IsUnspecified(address))
+        {
+            // 0.0.0.0/8 and :: are no destination (RFC 6890 §2.2); connecting to them reaches this host.
+            return "upstream must not be an unspecified address (0.0.0.0/8, ::)";
+        }
+        if (address is not null && !allowLinkLocal && IsLinkLocal(address))
+        {
+            return "upstream must not be link-local (169.254.0.0/16, fe80::/10; cloud metadata lives there) unless Fabric:Servers:AllowLinkLocal=true";
+        }
+        if (uri.Scheme == Uri.UriSchemeHttp && !IsLoopback(uri, address))
         {
             return "upstream must use https; http is allowed only to loopback (localhost, 127.0.0.0/8, ::1)";
         }
         return null;
     }
 
-    private static bool IsLoopback(Uri uri) => uri.HostNameType switch
+    /// <summary>
+    /// The address of an IP-literal host (IPv4-mapped IPv6 as its IPv4 address), null for a DNS name.
+    /// Literals are refused unless written canonically — dotted-quad IPv4 and RFC 5952 IPv6 (hex case
+    /// aside) — rather than stored as parsed: <c>0x7f000001</c>, <c>2130706433</c>, <c>127.1</c>,
+    /// <c>0177.0.0.1</c> and <c>[0:0:0:0:0:0:0:1]</c> mean different things to different parsers
+    /// (inet_aton, WHATWG, strict), so the stored definition is the spelling they all agree on.
+    /// </summary>
+    private static string? HostAddress(string upstream, Uri uri, out IPAddress? address)
     {
-        UriHostNameType.Dns => string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase),
-        UriHostNameType.IPv4 => IPAddress.TryParse(uri.Host, out var v4) && v4.GetAddressBytes()[0] == 127,
-        UriHostNameType.IPv6 => IPAddress.TryParse(uri.DnsSafeHost, out var v6) && v6.Equals(IPAddress.IPv6Loopback),
-        _ => false,
-    };
+        address = null;
+        // A DNS-typed host that still parses as an address (IPAddress.TryParse is inet_aton-like) is
+        // a literal to some resolver; treat it as one.
+        if (!IPAddress.TryParse(uri.DnsSafeHost, out var parsed))
+        {
+            return null;
+        }
+        var canonical = parsed.AddressFamily == AddressFamily.InterNetworkV6 ? "[" + parsed + "]" : parsed.ToString();
+        if ((parsed.AddressFamily == AddressFamily.InterNetworkV6 && parsed.ScopeId != 0)
+            || !string.Equals(WrittenHost(upstream), canonical, StringComparison.OrdinalIgnoreCase))
+        {
+            return $"upstream must write its IP address in canonical form ({canonical})";
+        }
+        address = parsed.IsIPv4MappedToIPv6 ? parsed.MapToIPv4() : parsed;
+        return null;
+    }
+
+    /// <summary>The host exactly as written: the authority without userinfo and port.</summary>
+    private static string WrittenHost(string upstream)
+    {
+        var authority = upstream[(upstream.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        var end = authority.IndexOfAny(['/', '?', '#']);
+        authority = end < 0 ? authority : authority[..end];
+        authority = authority[(authority.LastIndexOf('@') + 1)..];
+        if (authority.StartsWith('['))
+        {
+            var close = authority.IndexOf(']', StringComparison.Ordinal);
+            return close < 0 ? authority : authority[..(close + 1)];
+        }
+        var colon = authority.LastIndexOf(':');
+        return colon < 0 ? authority : authority[..colon];
+    }
+
+    private static bool IsUnspecified(IPAddress address) =>
+        address.AddressFamily == AddressFamily.InterNetwork
+            ? address.GetAddressBytes()[0] == 0
+            : address.Equals(IPAddress.IPv6Any);
+
+    /// <summary>169.254.0.0/16 (RFC 3927) and fe80::/10 (RFC 4291 §2.5.6).</summary>
+    private static bool IsLinkLocal(IPAddress address) =>
+        address.AddressFamily == AddressFamily.InterNetwork
+            ? address.GetAddressBytes() is [169, 254, _, _]
+            : address.IsIPv6LinkLocal;
+
+    private static bool IsLoopback(Uri uri, IPAddress? address) => address is null
+        ? uri.HostNameType == UriHostNameType.Dns && string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase)
+        : IPAddress.IsLoopback(address);
 
     private static string? ValidateIdentity(string identity)
     {

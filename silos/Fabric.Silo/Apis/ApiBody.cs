@@ -25,8 +25,16 @@ internal static class ApiBody
         var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         try
         {
+            // Buffered (at most MaxBytes) so the duplicate-name pass and the deserializer read the same bytes.
             using var bounded = new BoundedStream(context.Request.Body, MaxBytes);
-            var value = await JsonSerializer.DeserializeAsync<T>(bounded, options, context.RequestAborted);
+            using var buffer = new MemoryStream();
+            await bounded.CopyToAsync(buffer, context.RequestAborted);
+            var json = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            if (JsonDuplicateNames.Find(json) is { } duplicate)
+            {
+                return (null, Field(duplicate.Length == 0 ? "body" : duplicate, "duplicate name: each name may appear once per object (RFC 8259 §4)"));
+            }
+            var value = JsonSerializer.Deserialize<T>(json, options);
             return value is null ? (null, Field("body", "a JSON object is required")) : (value, null);
         }
         catch (BoundedStream.LimitExceededException)

@@ -16,6 +16,10 @@ public static class FabricApi
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            // Web defaults read "3600" as a number; a body's types are its contract (issue 9 §8).
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            // RFC 8259 §4: with duplicate names "the behavior of software ... is unpredictable"; refuse them.
+            o.SerializerOptions.AllowDuplicateProperties = false;
         });
         builder.Services.AddSingleton(sp => AdminToken.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         builder.Services.AddAuthentication(AdminAuthenticationHandler.SchemeName)

@@ -33,6 +33,12 @@ internal static class IdentityApi
             {
                 errors["spiffeId"] = [$"this fabric's CA issues only in trust domain '{trust.Value.TrustDomain}'"];
             }
+            else if (id.IsReserved)
+            {
+                // The edge gets its /fabric/edge/<name> SVID from the CA grain directly; the API minting
+                // one would let any admin client impersonate an edge (issue 9 §2).
+                errors["spiffeId"] = [$"'{SpiffeId.ReservedPath}' and everything under it are reserved for the fabric's own components"];
+            }
             var ttl = body.TtlSeconds ?? 3600;
             if (ttl is <= 0 or > MaxTtlSeconds)
             {

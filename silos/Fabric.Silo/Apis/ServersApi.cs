@@ -1,5 +1,7 @@
 using Fabric.Contracts.Servers;
+using Fabric.Silo.Grains;
 using Fabric.Silo.Secrets;
+using Microsoft.Extensions.Options;
 
 namespace Fabric.Silo.Apis;
 
@@ -10,20 +12,28 @@ internal static class ServersApi
     {
         var servers = v1.MapGroup("/servers");
 
-        servers.MapPut("/{name}", async (string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources) =>
+        servers.MapPut("/{name}", async (string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources, IOptions<ServerOptions> options) =>
         {
             var (body, error) = await ApiBody.ReadAsync<McpServerInput>(context);
             if (error is not null)
             {
                 return error;
             }
-            var errors = McpServerValidator.Validate(name, body, sources.Names);
+            var errors = McpServerValidator.Validate(name, body, sources.Names, options.Value.AllowLinkLocal);
             if (errors.Count > 0)
             {
                 return TypedResults.ValidationProblem(errors);
             }
-            var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding());
-            return TypedResults.Ok(stored);
+            try
+            {
+                var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding());
+                return TypedResults.Ok(stored);
+            }
+            catch (ArgumentException ex)
+            {
+                // The grain runs the same validator; this is a 400, not a 500, should the two ever disagree.
+                return ApiBody.Field("body", ex.Message);
+            }
         });
 
         servers.MapGet("/", async (IGrainFactory grains) =>

@@ -1,4 +1,5 @@
 using Fabric.Contracts.Servers;
+using Microsoft.Extensions.Options;
 
 namespace Fabric.Silo.Grains;
 
@@ -10,18 +11,27 @@ public sealed class McpServerState
 }
 
 /// <summary>
-/// One MCP server (key = route name). Input is validated by the API before it gets here; every
-/// change is pushed to every edge, which drops its cached definition, grants and credentials.
+/// One MCP server (key = route name). The definition is validated here, where it is accepted, with
+/// the same rules as the API (which validates first to answer with field errors): no caller can store
+/// one the API would refuse. Every change is pushed to every edge, which drops its cached
+/// definition, grants and credentials.
 /// </summary>
 public sealed class McpServerGrain(
     [PersistentState("server", GrainStorage.Name)] IPersistentState<McpServerState> state,
-    TimeProvider time) : Grain, IMcpServerGrain
+    TimeProvider time,
+    IOptions<ServerOptions> options) : Grain, IMcpServerGrain
 {
     public ValueTask<McpServerDefinition?> GetAsync() => ValueTask.FromResult(state.State.Definition);
 
     public async ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential)
     {
         var name = this.GetPrimaryKeyString();
+        // Whether a source is configured is the API's check (it varies per silo); an unknown one fails closed at lease time.
+        var errors = McpServerValidator.Validate(name, upstream, identity, credential, availableSources: null, options.Value.AllowLinkLocal);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("invalid server definition: " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
+        }
         // Revisions keep counting across delete and re-create so that an edge never confuses two lives.
         state.State.Revision++;
         var definition = new McpServerDefinition(name, upstream, identity, credential, state.State.Revision, time.GetUtcNow());

@@ -35,6 +35,7 @@ public static class SiloHostingExtensions
             tags: ["ready"]));
         builder.Services.AddFabricAudit(builder.Configuration);
         builder.Services.Configure<TrustDomainOptions>(builder.Configuration.GetSection("Fabric"));
+        builder.Services.Configure<ServerOptions>(builder.Configuration.GetSection("Fabric:Servers"));
         return builder;
     }
 }

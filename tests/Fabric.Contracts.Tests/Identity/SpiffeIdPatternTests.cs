@@ -59,4 +59,18 @@ public class SpiffeIdPatternTests
     [Fact]
     public void Parse_throws_a_format_exception() =>
         Assert.Throws<FormatException>(() => SpiffeIdPattern.Parse("spiffe://td/*/x"));
+
+    [Theory]
+    [InlineData("spiffe://td/fabric", true)]
+    [InlineData("spiffe://td/fabric/*", true)]
+    [InlineData("spiffe://td/fabric/edge/e1", true)]
+    [InlineData("spiffe://td/fabric/edge/*", true)]
+    [InlineData("spiffe://other.example/fabric/silo", true)]
+    [InlineData("spiffe://td/*", false)]
+    [InlineData("spiffe://td/fabricate", false)]
+    [InlineData("spiffe://td/fabricate/*", false)]
+    [InlineData("spiffe://td/Fabric/edge", false)]
+    [InlineData("spiffe://td/agents/fabric/*", false)]
+    public void Is_reserved_when_its_literal_part_lies_under_fabric(string pattern, bool expected) =>
+        Assert.Equal(expected, SpiffeIdPattern.Parse(pattern).IsReserved);
 }

@@ -50,6 +50,40 @@ public class McpServerValidatorTests
         Assert.Equal(["upstream"], errors.Keys);
     }
 
+    [Theory]
+    [InlineData("http://0x7f000001/")]
+    [InlineData("http://2130706433/")]
+    [InlineData("http://127.1/")]
+    [InlineData("http://0177.0.0.1/")]
+    [InlineData("http://[0:0:0:0:0:0:0:1]/")]
+    [InlineData("https://[::ffff:a9fe:a9fe]/")]
+    [InlineData("https://[fe80::1%25eth0]/")]
+    public void Rejects_ip_literals_not_written_canonically(string upstream)
+    {
+        var errors = McpServerValidator.Validate("tools", Valid with { Upstream = upstream }, allowLinkLocal: true);
+        Assert.Contains("canonical", Assert.Single(errors["upstream"]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://169.254.169.254/")]
+    [InlineData("https://169.254.0.0/")]
+    [InlineData("https://[fe80::1]/")]
+    [InlineData("https://[febf::1]/")]
+    [InlineData("https://[::ffff:169.254.169.254]/")]
+    public void Link_local_upstreams_need_allow_link_local(string upstream)
+    {
+        Assert.Equal(["upstream"], McpServerValidator.Validate("tools", Valid with { Upstream = upstream }).Keys);
+        Assert.Empty(McpServerValidator.Validate("tools", Valid with { Upstream = upstream }, allowLinkLocal: true));
+    }
+
+    [Theory]
+    [InlineData("https://0.0.0.0/")]
+    [InlineData("https://0.255.255.255/")]
+    [InlineData("https://[::]/")]
+    [InlineData("https://[::ffff:0.0.0.0]/")]
+    public void Unspecified_upstreams_are_refused_even_with_allow_link_local(string upstream) =>
+        Assert.Equal(["upstream"], McpServerValidator.Validate("tools", Valid with { Upstream = upstream }, allowLinkLocal: true).Keys);
+
     [Fact]
     public void A_missing_body_is_a_missing_upstream() =>
         Assert.Equal(["upstream"], McpServerValidator.Validate("tools", null).Keys);

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Fabric.Contracts.Audit;
 using Fabric.Contracts.Grains;
 using Fabric.Contracts.Identity;
+using static Fabric.Silo.Tests.Apis.ApiRequests;
 
 namespace Fabric.Silo.Tests.Apis;
 
@@ -629,28 +630,6 @@ public sealed class ManagementApiTests(SiloApiFixture fixture)
     }
 
     // ---------------------------------------------------------------- helpers
-
-    private static HttpRequestMessage Request(string method, string path, string? body)
-    {
-        var request = new HttpRequestMessage(new HttpMethod(method), path);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-        }
-        return request;
-    }
-
-    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(status == response.StatusCode, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        using var json = JsonDocument.Parse(text);
-        var root = json.RootElement.Clone();
-        Assert.Equal((int)status, root.GetProperty("status").GetInt32());
-        Assert.True(root.TryGetProperty("title", out _), text);
-        return root;
-    }
 
     private async Task<long> PutPolicyAsync(string name, string subject, string server) =>
         await PutPolicyAsync(name, $$"""{"subjects":["{{subject}}"],"rules":[{"server":"{{server}}","effect":"allow"}]}""");
