@@ -12,7 +12,7 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     /// <summary>Stores a validated definition; pushes an invalidation to every edge before returning.</summary>
     [Alias("Put")]
-    ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential);
+    ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact);
 
     [Alias("Delete")]
     ValueTask<bool> DeleteAsync();

@@ -8,7 +8,12 @@ namespace Fabric.Contracts.Servers;
 public sealed record McpServerInput(
     string? Upstream,
     string? Identity = null,
-    CredentialBindingInput? Credential = null);
+    CredentialBindingInput? Credential = null,
+    string? OnReflection = null)
+{
+    /// <summary>The stored form of <see cref="OnReflection"/>; call only after validation.</summary>
+    public ReflectionAction ReflectionAction => OnReflection == "block" ? ReflectionAction.Block : ReflectionAction.Redact;
+}
 
 /// <summary>The <c>credential</c> object of <see cref="McpServerInput"/>; which references apply depends on the source.</summary>
 public sealed record CredentialBindingInput(
@@ -98,6 +103,10 @@ public static class McpServerValidator
             if (input.Credential is { } credential)
             {
                 ValidateCredential(credential, availableSources, Add);
+            }
+            if (input.OnReflection is not (null or "redact" or "block"))
+            {
+                Add("onReflection", "onReflection must be 'redact' (mask the credential in answers, the default) or 'block' (refuse answers that carry it)");
             }
         }
         return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);

@@ -81,8 +81,9 @@ internal static class Refusals
         switch (row.Shape)
         {
             case RefusalShape.Denial when !serverLevel && message?.Kind == McpMessageKind.Request:
-                await JsonRpcErrors.WriteDenialAsync(context.Response, StatusCodes.Status200OK, message.RawId,
-                    decision ?? exchange.Decision ?? Decision.Deny(reason, exchange.Grant.Version), context.RequestAborted);
+                // The policy's own denial names its policy and rule; a refusal after an allow is a denial of its own.
+                decision ??= exchange.Decision is { Allowed: false } denied && denied.Reason == reason ? denied : Decision.Deny(reason, exchange.Grant.Version);
+                await JsonRpcErrors.WriteDenialAsync(context.Response, StatusCodes.Status200OK, message.RawId, decision, context.RequestAborted);
                 return;
             case RefusalShape.JsonRpc:
                 await JsonRpcErrors.WriteAsync(context.Response, status, message?.RawId ?? exchange.RawId, jsonRpcCode ?? row.JsonRpcCode,

@@ -26,7 +26,7 @@ internal static class ServersApi
             }
             try
             {
-                var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding());
+                var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding(), body.ReflectionAction);
                 return TypedResults.Ok(stored);
             }
             catch (ArgumentException ex)

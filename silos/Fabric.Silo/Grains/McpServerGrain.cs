@@ -23,18 +23,22 @@ public sealed class McpServerGrain(
 {
     public ValueTask<McpServerDefinition?> GetAsync() => ValueTask.FromResult(state.State.Definition);
 
-    public async ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential)
+    public async ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact)
     {
         var name = this.GetPrimaryKeyString();
         // Whether a source is configured is the API's check (it varies per silo); an unknown one fails closed at lease time.
         var errors = McpServerValidator.Validate(name, upstream, identity, credential, availableSources: null, options.Value.AllowLinkLocal);
+        if (!Enum.IsDefined(onReflection))
+        {
+            errors = new Dictionary<string, string[]>(errors) { ["onReflection"] = ["onReflection must be 'redact' or 'block'"] };
+        }
         if (errors.Count > 0)
         {
             throw new ArgumentException("invalid server definition: " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
         }
         // Revisions keep counting across delete and re-create so that an edge never confuses two lives.
         state.State.Revision++;
-        var definition = new McpServerDefinition(name, upstream, identity, credential, state.State.Revision, time.GetUtcNow());
+        var definition = new McpServerDefinition(name, upstream, identity, credential, state.State.Revision, time.GetUtcNow(), onReflection);
         state.State.Definition = definition;
         await state.WriteStateAsync();
         await GrainFactory.ServerDirectory().AddAsync(name);

@@ -117,6 +117,50 @@ public sealed class HostileInputTests(FabricFixture fabric)
     }
 
     [Fact]
+    public async Task With_on_reflection_block_an_answer_carrying_the_credential_is_withheld()
+    {
+        var (scenario, upstream) = await HostileAsync(context => HostileUpstream.WriteAsync(context,
+            "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"" + context.Request.Headers.Authorization + "\"}]}}", "application/json"));
+        await fabric.PutAsync($"/v1/servers/{scenario.Server}", new
+        {
+            upstream = upstream.Endpoint.ToString(),
+            credential = new { source = "local", @ref = scenario.Secret, inject = new { header = "Authorization", format = "Bearer {secret}" } },
+            onReflection = "block",
+        });
+        using var http = fabric.AgentHttpClient(scenario.Certificate);
+
+        using var response = await McpClients.PostAsync(http, fabric.McpUrl(scenario.Server), Call(3, "tools/call", "echo"), McpClients.StatelessHeaders("tools/call", "echo"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.DoesNotContain(scenario.SecretValue, body, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(3, json.RootElement.GetProperty("id").GetInt32());
+        Assert.Equal("credential-reflected", json.RootElement.GetProperty("error").GetProperty("data").GetProperty("reason").GetString());
+        var record = await LastAuditAsync(scenario);
+        Assert.Equal("credential-reflected", record.GetProperty("reason").GetString());
+        Assert.False(record.GetProperty("allowed").GetBoolean());
+        Assert.True(record.GetProperty("credentialReflected").GetInt32() >= 1);
+        Assert.Equal(200, record.GetProperty("upstreamStatus").GetInt32());
+
+        // An answer without the credential passes untouched under block.
+        upstream.Respond(context => HostileUpstream.WriteAsync(context, "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[]}}", "application/json"));
+        using var clean = await McpClients.PostAsync(http, fabric.McpUrl(scenario.Server), Call(4, "tools/call", "echo"), McpClients.StatelessHeaders("tools/call", "echo"));
+        Assert.Equal("{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[]}}", await clean.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("Block")]
+    [InlineData("drop")]
+    [InlineData("")]
+    public async Task On_reflection_takes_only_redact_or_block(string value)
+    {
+        using var response = await fabric.Admin.PutAsync($"/v1/servers/{FabricFixture.Unique("srv")}",
+            System.Net.Http.Json.JsonContent.Create(new { upstream = fabric.Upstream.Endpoint.ToString(), onReflection = value }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("onReflection", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_compressed_answer_is_refused_never_passed_unscanned_and_the_upstream_is_asked_for_identity()
     {
         var (scenario, upstream) = await HostileAsync(async context =>
