@@ -100,6 +100,16 @@ internal sealed class RedactingStream : Stream
     }
 
     /// <summary>
+    /// Drops the held-back tail unwritten (after a failed or refused exchange: what is held may be the start of a
+    /// secret, and the agent's side may be gone). Completes the stream; disposing it then writes nothing.
+    /// </summary>
+    public void Abandon()
+    {
+        _completed = true;
+        _carryLength = 0;
+    }
+
+    /// <summary>
     /// Masks <paramref name="data"/> against the carry and says what to write: a prefix of the caller's
     /// buffer (nothing carried, nothing matched) or of <see cref="_output"/>.
     /// </summary>

@@ -37,7 +37,7 @@ internal sealed partial class McpForwarder(
 
         var original = context.Features.Get<IHttpResponseBodyFeature>()!;
         using var buffer = exchange.BufferResponse ? new BoundedBufferStream(options.Value.MaxListResponseBytes) : null;
-        await using var redacting = buffer is null && !needles.IsEmpty ? new RedactingStream(original.Stream, needles) : null;
+        var redacting = buffer is null && !needles.IsEmpty ? new RedactingStream(original.Stream, needles) : null;
         Stream? sink = (Stream?)buffer ?? redacting;
         if (sink is not null)
         {
@@ -55,6 +55,12 @@ internal sealed partial class McpForwarder(
         finally
         {
             context.Features.Set(original);
+            if (redacting is not null)
+            {
+                // Completed above on success; otherwise the held-back tail is dropped, never written after a failure.
+                redacting.Abandon();
+                await redacting.DisposeAsync();
+            }
         }
         exchange.CredentialReflected += redacting?.Redactions ?? 0;
 

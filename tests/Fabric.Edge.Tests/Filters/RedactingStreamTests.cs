@@ -44,6 +44,19 @@ public sealed class RedactingStreamTests
     }
 
     [Fact]
+    public async Task An_abandoned_stream_never_writes_its_held_back_tail()
+    {
+        var inner = new MemoryStream();
+        var stream = new RedactingStream(inner, Needles);
+
+        await stream.WriteAsync("{\"text\":\"cut off at Bear"u8.ToArray());
+        stream.Abandon();
+        await stream.DisposeAsync();
+
+        Assert.Equal("{\"text\":\"cut off at ", Encoding.UTF8.GetString(inner.ToArray()));
+    }
+
+    [Fact]
     public async Task Masks_a_secret_written_one_byte_at_a_time()
     {
         var inner = new MemoryStream();
