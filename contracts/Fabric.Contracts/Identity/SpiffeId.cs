@@ -8,6 +8,7 @@ namespace Fabric.Contracts.Identity;
 /// 2048 bytes in all. Everything downstream takes this type, never a raw string.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.spiffe-id")]
+[System.Text.Json.Serialization.JsonConverter(typeof(SpiffeIdJsonConverter))]
 public sealed record SpiffeId
 {
     public const int MaxLength = 2048;

@@ -1,15 +1,18 @@
+using Fabric.Contracts.Identity;
+
 namespace Fabric.Contracts.Servers;
 
 /// <summary>
 /// An MCP server as the fabric knows it: the route name (<c>/mcp/{name}</c> at the edge), where it
 /// lives, the SPIFFE ID its certificate must carry (absent: WebPKI validation with the host name)
-/// and how a credential is spliced into calls to it.
+/// and how a credential is spliced into calls to it. The pinned identity is a parsed
+/// <see cref="SpiffeId"/>: a pin that does not parse cannot exist, so it can never fall back to Web PKI.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.mcp-server")]
 public sealed record McpServerDefinition(
     [property: Id(0)] string Name,
     [property: Id(1)] Uri Upstream,
-    [property: Id(2)] string? Identity,
+    [property: Id(2)] SpiffeId? Identity,
     [property: Id(3)] CredentialBinding? Credential,
     [property: Id(4)] long Revision,
     [property: Id(5)] DateTimeOffset UpdatedAt,

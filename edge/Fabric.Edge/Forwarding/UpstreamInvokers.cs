@@ -49,7 +49,7 @@ internal sealed class UpstreamInvokers(EdgeIdentity identity, TimeProvider time)
             ConnectTimeout = TimeSpan.FromSeconds(10),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
         };
-        if (server.Identity is { } pinned && SpiffeId.TryParse(pinned, out var expected))
+        if (server.Identity is { } expected)
         {
             handler.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => identity.Current.Certificate;
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, _) =>

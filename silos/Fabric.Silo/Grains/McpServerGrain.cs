@@ -1,3 +1,4 @@
+using Fabric.Contracts.Identity;
 using Fabric.Contracts.Servers;
 using Microsoft.Extensions.Options;
 
@@ -38,7 +39,7 @@ public sealed class McpServerGrain(
         }
         // Revisions keep counting across delete and re-create so that an edge never confuses two lives.
         state.State.Revision++;
-        var definition = new McpServerDefinition(name, upstream, identity, credential, state.State.Revision, time.GetUtcNow(), onReflection);
+        var definition = new McpServerDefinition(name, upstream, identity is null ? null : SpiffeId.Parse(identity), credential, state.State.Revision, time.GetUtcNow(), onReflection);
         state.State.Definition = definition;
         await state.WriteStateAsync();
         await GrainFactory.ServerDirectory().AddAsync(name);
