@@ -1,3 +1,5 @@
+using Fabric.Contracts.Identity;
+
 namespace Fabric.Contracts.Grains;
 
 /// <summary>
@@ -9,11 +11,11 @@ public interface ISessionBindingGrain : IGrainWithStringKey
 {
     /// <summary>Binds the session to <paramref name="workload"/>; false if it is bound to another.</summary>
     [Alias("Bind")]
-    ValueTask<bool> BindAsync(string workload);
+    ValueTask<bool> BindAsync(SpiffeId workload);
 
     /// <summary>The workload the session is bound to, or null when unknown.</summary>
     [Alias("GetOwner")]
-    ValueTask<string?> GetOwnerAsync();
+    ValueTask<SpiffeId?> GetOwnerAsync();
 
     [Alias("Forget")]
     ValueTask ForgetAsync();

@@ -24,7 +24,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     private readonly ConcurrentDictionary<(string Workload, string Server), Entry<WorkloadGrant>> _grants = new();
     // Completed lookups of usable credentials: a hit hands out the same finished task, no allocation.
     private readonly ConcurrentDictionary<string, Task<CredentialResult>> _credentials = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _sessionOwners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SpiffeId> _sessionOwners = new(StringComparer.Ordinal);
     private long _epoch;
     private long _trustedUntilTicks;
 
@@ -130,7 +130,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     private bool Usable(Credential credential, DateTimeOffset now) => credential.ExpiresAt - options.Value.CredentialSafetyMargin > now;
 
     /// <summary>The workload an upstream session id is bound to, or null when the fabric never saw it minted.</summary>
-    public async ValueTask<string?> GetSessionOwnerAsync(string server, string sessionId)
+    public async ValueTask<SpiffeId?> GetSessionOwnerAsync(string server, string sessionId)
     {
         var key = ISessionBindingGrain.KeyFor(server, sessionId);
         if (_sessionOwners.TryGetValue(key, out var owner))
@@ -147,7 +147,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     }
 
     /// <summary>Binds a freshly minted session id to the workload it was minted for.</summary>
-    public async ValueTask<bool> BindSessionAsync(string server, string sessionId, string workload)
+    public async ValueTask<bool> BindSessionAsync(string server, string sessionId, SpiffeId workload)
     {
         var key = ISessionBindingGrain.KeyFor(server, sessionId);
         var bound = await calls.RetryAsync(() => cluster.GetGrain<ISessionBindingGrain>(key).BindAsync(workload));

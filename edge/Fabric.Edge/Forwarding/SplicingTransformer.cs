@@ -97,7 +97,7 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         if (proxyResponse.Headers.TryGetValues(McpHeaders.SessionId, out var values)
             && values.FirstOrDefault() is { Length: > 0 } sessionId
             && !httpContext.Request.Headers.ContainsKey(McpHeaders.SessionId)
-            && !await cache.BindSessionAsync(exchange.Server!.Name, sessionId, exchange.Workload!.ToString()))
+            && !await cache.BindSessionAsync(exchange.Server!.Name, sessionId, exchange.Workload!))
         {
             // An upstream handed out an id already bound to another workload: never pass it on.
             return Reject(httpContext, exchange, ReasonCodes.SessionBindingMismatch);

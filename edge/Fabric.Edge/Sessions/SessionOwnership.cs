@@ -20,7 +20,7 @@ internal sealed class SessionOwnership(EdgeCache cache)
         {
             return true;
         }
-        string? owner;
+        SpiffeId? owner;
         try
         {
             owner = await cache.GetSessionOwnerAsync(exchange.ServerName, sessionId);
@@ -33,7 +33,7 @@ internal sealed class SessionOwnership(EdgeCache cache)
         {
             return await RefuseAsync(exchange, ReasonCodes.UnknownSession, "The fabric never saw this session id minted; start a new session.");
         }
-        return string.Equals(owner, exchange.Workload!.ToString(), StringComparison.Ordinal)
+        return owner.Equals(exchange.Workload)
             || await RefuseAsync(exchange, ReasonCodes.SessionBindingMismatch, "This session id was minted for another identity.");
     }
 

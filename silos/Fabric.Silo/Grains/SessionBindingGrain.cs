@@ -1,9 +1,11 @@
+using Fabric.Contracts.Identity;
+
 namespace Fabric.Silo.Grains;
 
 [GenerateSerializer, Alias("fabric.session-binding-state")]
 public sealed class SessionBindingState
 {
-    [Id(0)] public string? Owner { get; set; }
+    [Id(0)] public SpiffeId? Owner { get; set; }
     [Id(1)] public DateTimeOffset BoundAt { get; set; }
 }
 
@@ -15,11 +17,11 @@ public sealed class SessionBindingGrain(
     [PersistentState("session", GrainStorage.Name)] IPersistentState<SessionBindingState> state,
     TimeProvider time) : Grain, ISessionBindingGrain
 {
-    public async ValueTask<bool> BindAsync(string workload)
+    public async ValueTask<bool> BindAsync(SpiffeId workload)
     {
         if (state.State.Owner is { } owner)
         {
-            return string.Equals(owner, workload, StringComparison.Ordinal);
+            return owner.Equals(workload);
         }
         state.State.Owner = workload;
         state.State.BoundAt = time.GetUtcNow();
@@ -27,7 +29,7 @@ public sealed class SessionBindingGrain(
         return true;
     }
 
-    public ValueTask<string?> GetOwnerAsync() => ValueTask.FromResult(state.State.Owner);
+    public ValueTask<SpiffeId?> GetOwnerAsync() => ValueTask.FromResult(state.State.Owner);
 
     public async ValueTask ForgetAsync()
     {
