@@ -29,7 +29,9 @@ internal sealed record MachineJson(int Cores, string Sdk, string Os);
 
 internal sealed record ScenarioJson(string Name, double Rps, double P50Ms, double P90Ms, double P99Ms, double MaxMs, double CpuMsPer1000, double? AllocatedBytesPerRequest);
 
-internal sealed record RatiosJson(double? FabricOverDirect, double? FabricOverYarp, double? FabricOverNginx);
+internal sealed record RatiosJson(
+    double? FabricOverDirect, double? FabricOverYarp, double? FabricOverNginx, double? SplicingOnOverOff,
+    double? FabricOverDirectLate, double? FabricOverYarpLate, double? FabricOverNginxLate, double? SplicingOnOverOffLate);
 
 internal sealed record RevocationJson(int Edges, int Samples, double P50Ms, double P99Ms, double MaxMs);
 

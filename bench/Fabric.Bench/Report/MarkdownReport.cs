@@ -24,7 +24,8 @@ internal static class MarkdownReport
             Line($"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {(l.AllocatedBytesPerRequest is { } allocated ? F(allocated, "0") : "n/a")} | {l.Failed} |");
         }
         Line("");
-        Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}");
+        Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}, splicing on/off {R(report.Ratios.SplicingOnOverOff)}");
+        Line($"Measured again last (JIT tiered up): Fabric/direct {R(report.Ratios.FabricOverDirectLate)}, Fabric/YARP {R(report.Ratios.FabricOverYarpLate)}, Fabric/nginx {R(report.Ratios.FabricOverNginxLate)}, splicing on/off {R(report.Ratios.SplicingOnOverOffLate)}");
         foreach (var (json, revocation) in report.RevocationByEdges.Zip(revocations.OrderBy(r => r.Edges)))
         {
             Line($"Revocation ({json.Edges} edge{(json.Edges == 1 ? "" : "s")}, {json.Samples} grant changes, management API call → first denial at the last edge to deny): p50 {F(json.P50Ms)} ms, p99 {F(json.P99Ms)} ms, max {F(json.MaxMs)} ms"

@@ -13,7 +13,12 @@ internal static class ReportBuilder
         var ratios = new RatiosJson(
             Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.DirectH2),
             Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.YarpH2),
-            Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.NginxH2));
+            Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.NginxH2),
+            Ratio(results, ScenarioRunner.WarmH2, ScenarioRunner.SplicingOffH2),
+            Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.DirectH2),
+            Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.YarpH2),
+            Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.NginxH2),
+            Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.SplicingOffH2));
         var byEdges = revocations.OrderBy(r => r.Edges).Select(Revocation).ToArray();
         return new BenchReport(
             new MachineJson(machine.Cores, machine.Sdk, machine.Os),
@@ -35,6 +40,12 @@ internal static class ReportBuilder
 
     private static double? Ratio(IReadOnlyList<ScenarioResult> results, string numerator, string denominator) =>
         Find(results, numerator) is { } n && Find(results, denominator) is { Load.Rps: > 0 } d ? Round(n.Load.Rps / d.Load.Rps) : null;
+
+    /// <summary>The ratio of the two rows measured last (the names plus <see cref="ScenarioRunner.Late"/>).</summary>
+    private static double? Exact(IReadOnlyList<ScenarioResult> results, string numerator, string denominator) =>
+        results.FirstOrDefault(r => r.Name == numerator + ScenarioRunner.Late) is { } n
+        && results.FirstOrDefault(r => r.Name == denominator + ScenarioRunner.Late) is { Load.Rps: > 0 } d
+            ? Round(n.Load.Rps / d.Load.Rps) : null;
 
     public static double Percentile(IReadOnlyList<double> values, double quantile)
     {
