@@ -62,10 +62,21 @@ internal static class CredentialRedactor
 
     private static string MaskAs(Encoding encoding, CredentialNeedles needles, string value, ref int count)
     {
-        var bytes = encoding.GetBytes(value);
-        var found = MaskInPlace(needles, bytes);
-        count += found;
-        return found == 0 ? value : encoding.GetString(bytes);
+        // Every response header passes here: pooled bytes, and a new string only when something was masked.
+        var length = encoding.GetByteCount(value);
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var bytes = rented.AsSpan(0, length);
+            encoding.GetBytes(value, bytes);
+            var found = MaskInPlace(needles, bytes);
+            count += found;
+            return found == 0 ? value : encoding.GetString(bytes);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>

@@ -25,6 +25,11 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
     private static readonly FrozenSet<string> Forwardable = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "Accept", "Accept-Language", "User-Agent", "Last-Event-ID", "traceparent", "tracestate", "baggage");
 
+    /// <summary>The headers .NET keeps on <see cref="HttpContent"/> (its known content headers), not on the request.</summary>
+    private static readonly FrozenSet<string> ContentHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        "Allow", "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length", "Content-Location",
+        "Content-MD5", "Content-Range", "Content-Type", "Expires", "Last-Modified");
+
     private static bool IsForwardable(string name) =>
         name.StartsWith("Mcp-", StringComparison.OrdinalIgnoreCase) || Forwardable.Contains(name);
 
@@ -41,17 +46,14 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         // Only the headers MCP needs reach the upstream; whatever else an agent sends (forwarding headers it cannot
         // vouch for, X-Forwarded-*, Forwarded, X-Real-IP; headers its Connection lists, RFC 9110 §7.6.1, which Kestrel
         // does not show in full) does not. Content headers (type, length) travel on the content and stay.
-        List<string>? dropped = null;
-        foreach (var header in proxyRequest.Headers)
+        // The agent's header names, not the proxy request's (enumerating HttpHeaders allocates per header).
+        foreach (var name in httpContext.Request.Headers.Keys)
         {
-            if (!IsForwardable(header.Key))
+            // Content headers travel on the content (HttpRequestHeaders refuses them) and stay.
+            if (!IsForwardable(name) && !ContentHeaders.Contains(name))
             {
-                (dropped ??= []).Add(header.Key);
+                proxyRequest.Headers.Remove(name);
             }
-        }
-        foreach (var name in dropped ?? [])
-        {
-            proxyRequest.Headers.Remove(name);
         }
         foreach (var listed in httpContext.Request.Headers.Connection)
         {
