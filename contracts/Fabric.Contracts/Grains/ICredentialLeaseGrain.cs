@@ -1,3 +1,4 @@
+using Fabric.Contracts.Policy;
 using Fabric.Contracts.Servers;
 
 namespace Fabric.Contracts.Grains;
@@ -22,11 +23,13 @@ public interface ICredentialLeaseGrain : IGrainWithStringKey
     ValueTask<LeaseStatus> RotateAsync();
 
     /// <summary>
-    /// Rechecks that the lease is still wanted (binding, server, grant, workload, secret revision);
-    /// revokes or replaces it if not. Returns whether the grain still holds a lease.
+    /// Applies one change (new binding, grant, workload flag or local secret value, carried in
+    /// <paramref name="change"/>): revokes the lease if the change ends it, replaces it if its secret
+    /// changed. Reads nothing back from the grain that made the change. Returns whether the grain still
+    /// holds a lease; a lease it ends here is dropped by the directory that asked, not unregistered.
     /// </summary>
-    [Alias("Reconcile")]
-    ValueTask<bool> ReconcileAsync();
+    [Alias("ReconcileChange")]
+    ValueTask<bool> ReconcileAsync(LeaseChange change);
 
     /// <summary>The lease's state, never its value.</summary>
     [Alias("GetStatus")]
@@ -64,8 +67,11 @@ public sealed record LeaseStatus(
 [Alias("fabric.ILeaseDirectoryGrain")]
 public interface ILeaseDirectoryGrain : IGrainWithStringKey
 {
-    // One-way: a lease grain registers from inside its own calls, which a running reconcile
-    // may be waiting on; an awaited call back into the directory would deadlock.
+    // One-way, and not because of a callback (a lease the directory is reconciling never calls it
+    // back: ReconcileAsync neither registers nor unregisters). A lease registers and unregisters
+    // from inside its own calls (an edge's GetAsync, RotateAsync, its renewal timer); the directory,
+    // fanning a change out, may at that moment be waiting on that very lease, whose ReconcileAsync is
+    // queued behind the call that is registering. Awaited, the two would wait on each other.
     /// <summary>
     /// Records a lease grain that holds a lease, with the local secret it was built on (null for the
     /// other sources), so a secret change reaches only the leases built on it.
@@ -82,17 +88,30 @@ public interface ILeaseDirectoryGrain : IGrainWithStringKey
 
     // Each returns the keys of the leases it asked to reconcile.
 
-    /// <summary>A server or a workload changed: its leases (all when both filters are null).</summary>
-    [Alias("Reconcile")]
-    ValueTask<IReadOnlyList<string>> ReconcileAsync(string? server, string? workload);
+    // Each change carries its new value, so the leases never read it back from the grain that made
+    // it (that grain is waiting on this call).
 
-    /// <summary>A grant changed: only per-workload leases depend on grants.</summary>
-    [Alias("ReconcilePerWorkload")]
-    ValueTask<IReadOnlyList<string>> ReconcilePerWorkloadAsync();
+    /// <summary>A server changed: all its leases, given its new definition (null = deleted).</summary>
+    [Alias("ReconcileServer")]
+    ValueTask<IReadOnlyList<string>> ReconcileServerAsync(string server, McpServerDefinition? definition);
 
-    /// <summary>A local secret changed: the leases built on it (and any registered before sources were recorded).</summary>
+    /// <summary>A workload was enabled or disabled: its per-workload leases.</summary>
+    [Alias("ReconcileWorkload")]
+    ValueTask<IReadOnlyList<string>> ReconcileWorkloadAsync(string workload, bool enabled);
+
+    /// <summary>
+    /// The policy catalog changed to <paramref name="policies"/> at <paramref name="version"/>: only
+    /// per-workload leases depend on grants; each is told whether its workload's grant still allows its server.
+    /// </summary>
+    [Alias("ReconcileCatalog")]
+    ValueTask<IReadOnlyList<string>> ReconcileCatalogAsync(long version, IReadOnlyList<PolicyDocument> policies);
+
+    /// <summary>
+    /// A local secret changed to <paramref name="secret"/> (null = deleted): the leases built on it (and
+    /// any registered before sources were recorded).
+    /// </summary>
     [Alias("ReconcileLocalSecret")]
-    ValueTask<IReadOnlyList<string>> ReconcileLocalSecretAsync(string name);
+    ValueTask<IReadOnlyList<string>> ReconcileLocalSecretAsync(string name, SecretReveal? secret);
 }
 
 /// <summary>The local encrypted secret store (key "local"). Values go in, never come back out of the API.</summary>
@@ -109,7 +128,11 @@ public interface ISecretStoreGrain : IGrainWithStringKey
     ValueTask<IReadOnlyList<SecretInfo>> ListAsync();
 
     /// <summary>Decrypts one value for a lease grain. Cluster-internal; the API never calls it.</summary>
-    // Interleaves: a lease reconcile started by this store's own change re-reads the value.
+    // Interleaves, and not for a callback (a change's reconcile is handed the new value): a lease
+    // grain reveals from its own calls (an edge's GetAsync, its renewal timer) and may be the very
+    // lease that a Put or Delete here is waiting on through the lease directory. Without interleaving
+    // the reveal would queue behind that Put, which waits on the lease: a deadlock. The read is
+    // synchronous over state, so interleaving it is safe.
     [Alias("Reveal"), AlwaysInterleave]
     ValueTask<SecretReveal?> RevealAsync(string name);
 }

@@ -6,7 +6,11 @@ namespace Fabric.Contracts.Grains;
 [Alias("fabric.IMcpServerGrain")]
 public interface IMcpServerGrain : IGrainWithStringKey
 {
-    // Interleaves: a lease reconcile started by this grain's own change reads the new definition.
+    // Interleaves, and not for a callback (a change's lease reconcile is handed the new definition):
+    // a lease grain reads the definition from its own calls (an edge's GetAsync, RotateAsync, its
+    // renewal timer) and may be the very lease that a Put or Delete here is waiting on through the
+    // lease directory. Without interleaving this read would queue behind that Put, which waits on the
+    // lease: a deadlock. The read is synchronous over state, so interleaving it is safe.
     [Alias("Get"), AlwaysInterleave]
     ValueTask<McpServerDefinition?> GetAsync();
 

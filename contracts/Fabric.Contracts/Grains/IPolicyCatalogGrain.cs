@@ -21,8 +21,7 @@ public interface IPolicyCatalogGrain : IGrainWithStringKey
     ValueTask<IReadOnlyList<VersionedPolicy>> ListAsync();
 
     /// <summary>The rules of every policy whose subjects match <paramref name="workload"/> and that name <paramref name="server"/>.</summary>
-    // Interleaves: a lease reconcile started by a catalog change reads the new rules.
-    [Alias("GetRules"), AlwaysInterleave]
+    [Alias("GetRules")]
     ValueTask<(long Version, IReadOnlyList<GrantedRule> Rules)> GetRulesAsync(SpiffeId workload, string server);
 }
 

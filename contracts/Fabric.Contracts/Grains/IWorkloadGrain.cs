@@ -7,8 +7,7 @@ namespace Fabric.Contracts.Grains;
 public interface IWorkloadGrain : IGrainWithStringKey
 {
     /// <summary>The rules that apply to this workload on <paramref name="server"/>; edges cache it.</summary>
-    // Interleaves: a lease reconcile started by this grain's own change reads the new grant.
-    [Alias("GetGrant"), AlwaysInterleave]
+    [Alias("GetGrant")]
     ValueTask<WorkloadGrant> GetGrantAsync(string server);
 
     /// <summary>Decides one call without side effects (the what-if / explain path).</summary>

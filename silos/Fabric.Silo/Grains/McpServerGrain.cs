@@ -65,7 +65,8 @@ public sealed class McpServerGrain(
     {
         var name = this.GetPrimaryKeyString();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Server, name, state.State.Revision));
-        // Leases of the old binding end now, at their source, not at their natural expiry.
-        await GrainFactory.Leases().ReconcileAsync(name, null);
+        // Leases of the old binding end now, at their source, not at their natural expiry. They are
+        // handed the new definition: this grain is still in this call and is not asked for it.
+        await GrainFactory.Leases().ReconcileServerAsync(name, state.State.Definition);
     }
 }

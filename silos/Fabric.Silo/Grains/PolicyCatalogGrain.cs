@@ -57,11 +57,11 @@ public sealed class PolicyCatalogGrain(
     private async Task CommitAsync(long version)
     {
         state.State.Version = version;
-        // Before any await: rule reads interleave with this call and must see the new version.
         _compiled = null;
         await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Catalog, null, version));
-        // A grant that went away ends the per-workload leases it held.
-        await GrainFactory.Leases().ReconcilePerWorkloadAsync();
+        // A grant that went away ends the per-workload leases it held. The directory is handed the new
+        // policies: nothing it reaches reads rules back from this grain while this call is running.
+        await GrainFactory.Leases().ReconcileCatalogAsync(version, Compiled.Policies.ToArray());
     }
 }

@@ -58,7 +58,8 @@ public sealed class WorkloadGrain(
         _countersDirty = false; // written with the flag
         await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Workload, this.GetPrimaryKeyString(), 0));
-        await GrainFactory.Leases().ReconcileAsync(null, this.GetPrimaryKeyString());
+        // Handed the new flag: the leases do not ask this grain (still in this call) for its grant.
+        await GrainFactory.Leases().ReconcileWorkloadAsync(this.GetPrimaryKeyString(), enabled);
         return Status();
     }
 

@@ -22,7 +22,7 @@ public sealed partial class CredentialLeaseGrain(
     TimeProvider time,
     ILogger<CredentialLeaseGrain> logger) : Grain, ICredentialLeaseGrain
 {
-    private sealed record ActiveLease(ISecretSource Source, SourcedSecret Secret, long ServerRevision, string LeaseId, DateTimeOffset IssuedAt, Credential Credential);
+    private sealed record ActiveLease(ISecretSource Source, CredentialBinding Binding, SourcedSecret Secret, long ServerRevision, string LeaseId, DateTimeOffset IssuedAt, Credential Credential);
 
     private ActiveLease? _active;
     private DateTimeOffset? _lastRenewal;
@@ -75,43 +75,45 @@ public sealed partial class CredentialLeaseGrain(
         return Status();
     }
 
-    public async ValueTask<bool> ReconcileAsync()
+    public async ValueTask<bool> ReconcileAsync(LeaseChange change)
     {
         if (_active is not { } active)
         {
             return false;
         }
-        var (definition, binding, _) = await ReadBindingAsync();
-        var wanted = binding is not null && definition!.Revision == active.ServerRevision;
-        var (server, workload) = ICredentialLeaseGrain.ParseKey(Key);
-        if (wanted && workload is not null)
+        // Only what the change carries is checked, against the binding the lease was built on: the
+        // grain that made the change is waiting on this call, so nothing is read back from it.
+        var ends = change.Kind switch
         {
+            LeaseChangeKind.Server => Bind(change.Server).Binding is null || change.Server!.Revision != active.ServerRevision,
             // A per-workload lease lives only while its workload may still call the server.
-            var grant = await GrainFactory.Workload(workload).GetGrantAsync(server);
-            wanted = grant.Enabled && grant.AllowsServer;
-        }
-        if (!wanted)
+            LeaseChangeKind.Workload or LeaseChangeKind.Grant => ICredentialLeaseGrain.ParseKey(Key).Workload is not null && !change.StillAllowed,
+            _ => false,
+        };
+        if (ends)
         {
             LogEnded(logger, Key, active.LeaseId, "binding, grant or workload changed");
-            await EndAsync(revoke: true);
+            await EndAsync(revoke: true, unregister: false);
             return false;
         }
-        if (binding!.Source == CredentialSources.Local)
+        if (change is { Kind: LeaseChangeKind.LocalSecret, SecretName: { } name }
+            && active.Binding.Source == CredentialSources.Local && active.Binding.Ref == name
+            && active.Source is LocalSecretSource local)
         {
             // A local secret that changed is a new lease at once (it has no source lease to renew).
             try
             {
-                var current = await active.Source.FetchAsync(binding, CancellationToken.None);
+                var current = local.Lease(name, change.Secret);
                 if (current.Version != active.Secret.Version)
                 {
-                    Swap(active.Source, binding, definition!.Revision, current);
+                    Swap(active.Source, active.Binding, active.ServerRevision, current);
                     await PublishAsync();
                 }
             }
             catch (SecretSourceException ex)
             {
                 RecordError(ex.Message);
-                await EndAsync(revoke: false);
+                await EndAsync(revoke: false, unregister: false);
                 return false;
             }
         }
@@ -130,10 +132,12 @@ public sealed partial class CredentialLeaseGrain(
         }
     }
 
-    private async Task<(McpServerDefinition? Definition, CredentialBinding? Binding, string? Error)> ReadBindingAsync()
+    private async Task<(McpServerDefinition? Definition, CredentialBinding? Binding, string? Error)> ReadBindingAsync() =>
+        Bind(await GrainFactory.Server(ICredentialLeaseGrain.ParseKey(Key).Server).GetAsync());
+
+    private (McpServerDefinition? Definition, CredentialBinding? Binding, string? Error) Bind(McpServerDefinition? definition)
     {
         var (server, _) = ICredentialLeaseGrain.ParseKey(Key);
-        var definition = await GrainFactory.Server(server).GetAsync();
         if (definition is null)
         {
             return (null, null, $"server '{server}' does not exist");
@@ -232,7 +236,7 @@ public sealed partial class CredentialLeaseGrain(
         var leaseId = secret.SourceLeaseId is { Length: > 0 } sourceLease
             ? $"{source.Source}:{sourceLease}"
             : $"{source.Source}:{ICredentialLeaseGrain.ParseKey(Key).Server}/{Guid.NewGuid():N}";
-        _active = new ActiveLease(source, secret, revision, leaseId, time.GetUtcNow(), Render(leaseId, source.Source, binding, secret));
+        _active = new ActiveLease(source, binding, secret, revision, leaseId, time.GetUtcNow(), Render(leaseId, source.Source, binding, secret));
         LogLeased(logger, Key, leaseId, _active.Credential.ExpiresAt);
         ScheduleRenewal();
     }
@@ -288,7 +292,11 @@ public sealed partial class CredentialLeaseGrain(
         }
     }
 
-    private async Task EndAsync(bool revoke)
+    /// <param name="unregister">
+    /// False when the lease directory asked (it drops the key itself): calling it back from inside
+    /// its own call would wait on it.
+    /// </param>
+    private async Task EndAsync(bool revoke, bool unregister = true)
     {
         _timer?.Dispose();
         _timer = null;
@@ -302,7 +310,10 @@ public sealed partial class CredentialLeaseGrain(
         {
             await RevokeAtSourceAsync(active, CancellationToken.None);
         }
-        await GrainFactory.Leases().UnregisterAsync(Key);
+        if (unregister)
+        {
+            await GrainFactory.Leases().UnregisterAsync(Key);
+        }
     }
 
     private async Task RevokeAtSourceAsync(ActiveLease lease, CancellationToken cancellationToken)

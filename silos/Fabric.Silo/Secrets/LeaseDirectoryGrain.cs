@@ -1,3 +1,7 @@
+using Fabric.Contracts.Identity;
+using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
+
 namespace Fabric.Silo.Secrets;
 
 [GenerateSerializer, Alias("fabric.lease-directory-state")]
@@ -14,7 +18,8 @@ public sealed class LeaseDirectoryState
 /// after a silo restart still reaches leases taken before it. Each change reaches only the leases
 /// it may end: a server's or a workload's by key, a grant's the per-workload ones, a local secret's
 /// those built on it. Reconciling fans out in parallel; a lease grain that fails to reconcile is
-/// reported, not retried here (its own expiry bounds it).
+/// reported, not retried here (its own expiry bounds it). Each change carries its new value to the
+/// leases (<see cref="LeaseChange"/>), so no lease reads it back from the grain that made it.
 /// </summary>
 public sealed class LeaseDirectoryGrain(
     [PersistentState("leases", Grains.GrainStorage.Name)] IPersistentState<LeaseDirectoryState> state) : Grain, ILeaseDirectoryGrain
@@ -44,22 +49,33 @@ public sealed class LeaseDirectoryGrain(
         ValueTask.FromResult<IReadOnlyList<string>>(
             [.. state.State.Keys.Where(k => ICredentialLeaseGrain.ParseKey(k).Server == server).Order(StringComparer.Ordinal)]);
 
-    public ValueTask<IReadOnlyList<string>> ReconcileAsync(string? server, string? workload) => ReconcileWhereAsync(key =>
+    public ValueTask<IReadOnlyList<string>> ReconcileServerAsync(string server, McpServerDefinition? definition) =>
+        ReconcileWhereAsync(key => ICredentialLeaseGrain.ParseKey(key).Server == server, _ => LeaseChange.ServerChanged(definition));
+
+    public ValueTask<IReadOnlyList<string>> ReconcileWorkloadAsync(string workload, bool enabled) =>
+        ReconcileWhereAsync(key => ICredentialLeaseGrain.ParseKey(key).Workload == workload, _ => LeaseChange.WorkloadChanged(enabled));
+
+    public ValueTask<IReadOnlyList<string>> ReconcileCatalogAsync(long version, IReadOnlyList<PolicyDocument> policies)
     {
-        var parsed = ICredentialLeaseGrain.ParseKey(key);
-        return (server is null || parsed.Server == server) && (workload is null || parsed.Workload == workload);
-    });
+        // Compiled once here for every per-workload lease, rather than once per lease grain.
+        var catalog = new PolicyCatalog(version, policies);
+        return ReconcileWhereAsync(key => ICredentialLeaseGrain.ParseKey(key).Workload is not null, key =>
+        {
+            var (server, workload) = ICredentialLeaseGrain.ParseKey(key);
+            // The same gate as the workload's grant: a key that is not a workload ID is granted nothing.
+            var allows = workload is not null && SpiffeId.TryParse(workload, out var id) && id.IsWorkload && catalog.GrantFor(id, server, enabled: true).AllowsServer;
+            return LeaseChange.GrantChanged(allows);
+        });
+    }
 
-    public ValueTask<IReadOnlyList<string>> ReconcilePerWorkloadAsync() =>
-        ReconcileWhereAsync(key => ICredentialLeaseGrain.ParseKey(key).Workload is not null);
+    public ValueTask<IReadOnlyList<string>> ReconcileLocalSecretAsync(string name, SecretReveal? secret) =>
+        ReconcileWhereAsync(key => !state.State.LocalSecrets.TryGetValue(key, out var source) || source == name,
+            _ => LeaseChange.LocalSecretChanged(name, secret));
 
-    public ValueTask<IReadOnlyList<string>> ReconcileLocalSecretAsync(string name) =>
-        ReconcileWhereAsync(key => !state.State.LocalSecrets.TryGetValue(key, out var secret) || secret == name);
-
-    private async ValueTask<IReadOnlyList<string>> ReconcileWhereAsync(Func<string, bool> affected)
+    private async ValueTask<IReadOnlyList<string>> ReconcileWhereAsync(Func<string, bool> affected, Func<string, LeaseChange> change)
     {
         var targets = state.State.Keys.Where(affected).ToArray();
-        var held = await Task.WhenAll(targets.Select(k => GrainFactory.Lease(k).ReconcileAsync().AsTask()));
+        var held = await Task.WhenAll(targets.Select(k => GrainFactory.Lease(k).ReconcileAsync(change(k)).AsTask()));
         var ended = targets.Where((_, i) => !held[i]).ToArray();
         if (ended.Length > 0)
         {

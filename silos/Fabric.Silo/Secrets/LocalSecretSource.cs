@@ -17,8 +17,20 @@ public sealed class LocalSecretSource(IGrainFactory grains, TimeProvider time, M
         {
             throw new SecretSourceException(SecretSourceError.InvalidRequest, "a local binding needs 'ref'");
         }
-        var secret = await grains.LocalSecrets().RevealAsync(name)
-            ?? throw new SecretSourceException(SecretSourceError.NotFound, $"secret '{name}' does not exist in the local store");
+        return Lease(name, await grains.LocalSecrets().RevealAsync(name));
+    }
+
+    /// <summary>
+    /// The "lease" of a revealed value: the current revision until the next refresh. Also used when a
+    /// change to the store hands its new value to the leases built on it.
+    /// </summary>
+    /// <exception cref="SecretSourceException">The secret does not exist (<paramref name="secret"/> is null).</exception>
+    public SourcedSecret Lease(string name, SecretReveal? secret)
+    {
+        if (secret is null)
+        {
+            throw new SecretSourceException(SecretSourceError.NotFound, $"secret '{name}' does not exist in the local store");
+        }
         return new SourcedSecret
         {
             Value = secret.Value,

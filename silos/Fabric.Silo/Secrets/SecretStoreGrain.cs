@@ -56,16 +56,19 @@ public sealed class SecretStoreGrain(
             [.. state.State.Secrets.OrderBy(s => s.Key, StringComparer.Ordinal)
                 .Select(s => new SecretInfo(s.Key, s.Value.CreatedAt, s.Value.UpdatedAt, s.Value.Revision))]);
 
-    public ValueTask<SecretReveal?> RevealAsync(string name) =>
-        ValueTask.FromResult(state.State.Secrets.TryGetValue(name, out var stored)
+    public ValueTask<SecretReveal?> RevealAsync(string name) => ValueTask.FromResult(Reveal(name));
+
+    private SecretReveal? Reveal(string name) =>
+        state.State.Secrets.TryGetValue(name, out var stored)
             ? new SecretReveal { Value = protector.Decrypt(name, stored.Value), Revision = stored.Revision }
-            : null);
+            : null;
 
     // Leases built on a changed secret replace themselves (and push that to the edges); edges
     // also drop every cached credential, since they cannot tell which ones used this secret.
+    // The leases are handed the new value: they do not reveal it from this grain, which is still in this call.
     private async Task PublishAsync(string name)
     {
-        await GrainFactory.Leases().ReconcileLocalSecretAsync(name);
+        await GrainFactory.Leases().ReconcileLocalSecretAsync(name, Reveal(name));
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Credential, null, 0));
     }
 }

@@ -195,12 +195,15 @@ public sealed class CredentialLeaseGrainTests(LeaseClusterFixture fixture) : IAs
         var onA = await LeasedAsync(_server + "-a", Local(secretA));
         var onB = await LeasedAsync(_server + "-b", Local(secretB));
 
-        var afterGrantChange = await Grains.Leases().ReconcilePerWorkloadAsync();
+        var catalog = await Grains.Catalog().ListAsync();
+        var afterGrantChange = await Grains.Leases().ReconcileCatalogAsync(catalog.Max(p => p.Version), [.. catalog.Select(p => p.Policy)]);
         Assert.Contains(perWorkload, afterGrantChange);
         Assert.DoesNotContain(shared, afterGrantChange);
         Assert.DoesNotContain(onA, afterGrantChange);
 
-        var afterSecretChange = await Grains.Leases().ReconcileLocalSecretAsync(secretA);
+        async Task<IReadOnlyList<string>> SecretChangedAsync(string name) =>
+            await Grains.Leases().ReconcileLocalSecretAsync(name, await Grains.LocalSecrets().RevealAsync(name));
+        var afterSecretChange = await SecretChangedAsync(secretA);
         Assert.Contains(onA, afterSecretChange);
         Assert.DoesNotContain(onB, afterSecretChange);
         Assert.DoesNotContain(shared, afterSecretChange);
@@ -209,8 +212,8 @@ public sealed class CredentialLeaseGrainTests(LeaseClusterFixture fixture) : IAs
         // Rebinding the server to secret B moves its lease: a change to A no longer reaches it, one to B does.
         await Grains.Server(_server + "-a").PutAsync(new Uri("https://tools.example/mcp"), null, Local(secretB));
         Assert.Equal("Bearer value-b", (await Grains.Lease(onA).GetAsync()).Credential!.HeaderValue);
-        Assert.DoesNotContain(onA, await Grains.Leases().ReconcileLocalSecretAsync(secretA));
-        Assert.Contains(onA, await Grains.Leases().ReconcileLocalSecretAsync(secretB));
+        Assert.DoesNotContain(onA, await SecretChangedAsync(secretA));
+        Assert.Contains(onA, await SecretChangedAsync(secretB));
 
         // And the real change still lands: a new value for B is what both its leases hand out next.
         await Grains.LocalSecrets().PutAsync(secretB, "value-b2");

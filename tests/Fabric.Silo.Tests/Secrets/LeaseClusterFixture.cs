@@ -21,6 +21,9 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
 
     public IClusterClient Client => _cluster!.Client;
 
+    /// <summary>Calls that reached a grain while it was still in another call (see <see cref="InterleavingRecorder"/>).</summary>
+    public InterleavingRecorder Interleavings { get; } = new();
+
     public async Task InitializeAsync()
     {
         Source = new FakeLeasingSource(Time);
@@ -28,6 +31,7 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(GrainStorage.Name);
+            silo.AddIncomingGrainCallFilter(Interleavings.InvokeAsync);
             // Only the fabric's grains get the fake clock (keyed lookups are not used by Orleans itself).
             silo.Services.AddSingleton(new LocalSecretProtector([.. Enumerable.Range(1, 32).Select(i => (byte)i)]));
             silo.Services.Configure<Fabric.Silo.Audit.AuditOptions>(_ => { });
