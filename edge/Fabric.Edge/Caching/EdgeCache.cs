@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Contracts.Policy;
 using Fabric.Contracts.Servers;
 using Fabric.Edge.Hosting;

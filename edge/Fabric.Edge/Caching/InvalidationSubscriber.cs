@@ -1,4 +1,4 @@
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Edge.Hosting;
 using Fabric.Edge.Identity;
 using Microsoft.Extensions.Options;

@@ -1,8 +1,8 @@
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Edge.Caching;
 using Orleans.Configuration;
 using StackExchange.Redis;
-using FabricClusterOptions = Fabric.Contracts.Hosting.ClusterOptions;
+using FabricClusterOptions = Fabric.Hosting.ClusterOptions;
 using OrleansClusterOptions = Orleans.Configuration.ClusterOptions;
 
 namespace Fabric.Edge.Hosting;

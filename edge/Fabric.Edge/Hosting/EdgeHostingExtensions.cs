@@ -1,5 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Edge.Audit;
 using Fabric.Edge.Caching;
 using Fabric.Edge.Forwarding;

@@ -67,6 +67,6 @@ public sealed class EdgeOptions
         {
             return AuditSpoolDirectory;
         }
-        return Path.Combine(Fabric.Contracts.Hosting.DataDirectory.Default(), "edge-" + Name, "audit");
+        return Path.Combine(Fabric.Hosting.DataDirectory.Default(), "edge-" + Name, "audit");
     }
 }

@@ -1,4 +1,4 @@
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Contracts.Policy;
 using Fabric.Edge.Caching;
 using Fabric.Edge.Mcp;

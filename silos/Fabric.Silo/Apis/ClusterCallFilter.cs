@@ -1,4 +1,4 @@
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 
 namespace Fabric.Silo.Apis;
 

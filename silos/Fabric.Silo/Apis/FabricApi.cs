@@ -1,4 +1,4 @@
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;

@@ -1,4 +1,4 @@
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using StackExchange.Redis;
 
 namespace Fabric.Silo.Audit;

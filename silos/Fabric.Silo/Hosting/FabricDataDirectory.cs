@@ -12,7 +12,7 @@ public static class FabricDataDirectory
         {
             return configured;
         }
-        return Fabric.Contracts.Hosting.DataDirectory.Default();
+        return Fabric.Hosting.DataDirectory.Default();
     }
 
     /// <summary>Reads a private file, or creates it with owner-only (0600) permissions from <paramref name="create"/>.</summary>

@@ -1,10 +1,10 @@
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Silo.Grains;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
 using StackExchange.Redis;
-using FabricClusterOptions = Fabric.Contracts.Hosting.ClusterOptions;
+using FabricClusterOptions = Fabric.Hosting.ClusterOptions;
 using OrleansClusterOptions = Orleans.Configuration.ClusterOptions;
 
 namespace Fabric.Silo.Hosting;

@@ -1,5 +1,5 @@
 using Fabric.Silo.Audit;
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Silo.Apis;
 using Fabric.Silo.Grains;
 using Fabric.Silo.Identity;

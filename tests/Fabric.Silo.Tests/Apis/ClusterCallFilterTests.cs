@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Fabric.Silo.Apis;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

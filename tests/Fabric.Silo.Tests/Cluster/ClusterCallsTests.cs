@@ -1,5 +1,5 @@
 using System.Reflection;
-using Fabric.Contracts.Hosting;
+using Fabric.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
 

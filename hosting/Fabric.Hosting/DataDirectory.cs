@@ -1,4 +1,4 @@
-namespace Fabric.Contracts.Hosting;
+namespace Fabric.Hosting;
 
 /// <summary>Where Fabric processes keep local files by default: <c>$XDG_DATA_HOME/fabric</c>, else <c>~/.local/share/fabric</c>.</summary>
 public static class DataDirectory

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Messaging;
 
-namespace Fabric.Contracts.Hosting;
+namespace Fabric.Hosting;
 
 /// <summary>
 /// Retries grain calls the cluster rejected while it reshapes itself, within a bounded time budget,

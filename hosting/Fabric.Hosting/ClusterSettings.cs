@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 
-namespace Fabric.Contracts.Hosting;
+namespace Fabric.Hosting;
 
 /// <summary>Reads the cluster settings silos and edges share, so both apply exactly the same rules.</summary>
 public static class ClusterSettings

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Fabric.Contracts.Hosting;
+namespace Fabric.Hosting;
 
 /// <summary>
 /// Cluster settings shared by silos and edges (section <c>Fabric:Cluster</c>; environment form
