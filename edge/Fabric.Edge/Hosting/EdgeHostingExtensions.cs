@@ -48,6 +48,8 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<ExchangeAudit>();
         builder.Services.AddSingleton<McpPipeline>();
         builder.Services.AddHttpForwarder();
+        builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);
         builder.Services.AddProblemDetails();
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
@@ -74,6 +76,7 @@ public static class EdgeHostingExtensions
     public static WebApplication MapFabricEdge(this WebApplication app)
     {
         var pipeline = app.Services.GetRequiredService<McpPipeline>();
+        app.UseAuthentication();
         // Every HTTP method: the pipeline refuses the ones the transport does not define (405), audited.
         app.Map("/mcp/{server}", (HttpContext context, string server) => pipeline.HandleAsync(context, server));
         return app;

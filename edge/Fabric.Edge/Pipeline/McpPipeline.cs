@@ -28,7 +28,6 @@ namespace Fabric.Edge.Pipeline;
 /// </code>
 /// </summary>
 internal sealed class McpPipeline(
-    EdgeIdentity identity,
     ServerRouting routing,
     McpRequestReader reader,
     SessionOwnership sessions,
@@ -40,8 +39,8 @@ internal sealed class McpPipeline(
     public async Task HandleAsync(HttpContext context, string server)
     {
         var exchange = new McpExchange(context, server, time.GetTimestamp());
-        // :: 1 Identity
-        exchange.Workload = ClientIdentity.Get(context, identity, time);
+        // :: 1 Identity (the authentication scheme turned the handshake's SVID into the principal)
+        exchange.Workload = SvidAuthenticationHandler.WorkloadOf(context.User);
         if (exchange.Workload is null)
         {
             // Not past a conforming handshake (the TLS layer already refuses every non-SVID): nobody to audit.
