@@ -95,6 +95,14 @@ try
             .RunAsync(options.RevocationSamples, options.Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(2), ct));
     }
 
+    var redaction = await RedactionProbe.RunAsync(options.Quick ? 20_000 : 200_000, ct);
+    var warmEdge = ReportBuilder.Find(results, ScenarioRunner.WarmH2 + ScenarioRunner.Late) ?? ReportBuilder.Find(results, ScenarioRunner.WarmH2);
+    var directRow = ReportBuilder.Find(results, ScenarioRunner.DirectH2 + ScenarioRunner.Late) ?? ReportBuilder.Find(results, ScenarioRunner.DirectH2);
+    var edgeOwnUs = warmEdge is not null && directRow is not null ? warmEdge.Load.CpuMsPer1000 - directRow.Load.CpuMsPer1000 : double.NaN;
+    notes.Add($"redaction alone (one thread, {redaction.Needles} needles): {redaction.MicrosecondsClean:0.00} µs per 1 KiB answer without an echo, "
+        + $"{redaction.MicrosecondsEcho:0.00} µs with one; the edge's own CPU per warm request in this run: {edgeOwnUs:0} µs "
+        + $"(redaction {100 * redaction.MicrosecondsClean / edgeOwnUs:0.0}% of it)");
+    Progress(notes[^1]);
     Progress($"scale ({options.ScaleWorkloads} workloads)");
     var (scale, scaleThroughput) = await new ScaleProbe(fabric, cpu).RunAsync(options.ScaleWorkloads, ct);
     results.Add(scaleThroughput);
