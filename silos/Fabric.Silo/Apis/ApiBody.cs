@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
@@ -7,20 +8,21 @@ namespace Fabric.Silo.Apis;
 /// <summary>
 /// Reads a JSON request body, bounded, and turns every way it can be wrong into a 400 problem
 /// naming the field (the JSON path of the offending value) or a 413, instead of a bare exception.
+/// The two refusals are typed, so a handler returns each as a case of its <c>Results&lt;…&gt;</c> union.
 /// </summary>
 internal static class ApiBody
 {
     public const long MaxBytes = 1024 * 1024;
 
-    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context) where T : class
+    public static async Task<BodyRead<T>> ReadAsync<T>(HttpContext context) where T : class
     {
         if (context.Request.ContentLength > MaxBytes)
         {
-            return (null, TooLarge());
+            return new(null, null, TooLarge());
         }
         if (!context.Request.HasJsonContentType())
         {
-            return (null, Field("body", "the body must be JSON (Content-Type: application/json)"));
+            return new(null, Field("body", "the body must be JSON (Content-Type: application/json)"), null);
         }
         var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         try
@@ -32,26 +34,26 @@ internal static class ApiBody
             var json = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
             if (JsonDuplicateNames.Find(json) is { } duplicate)
             {
-                return (null, Field(duplicate.Length == 0 ? "body" : duplicate, "duplicate name: each name may appear once per object (RFC 8259 §4)"));
+                return new(null, Field(duplicate.Length == 0 ? "body" : duplicate, "duplicate name: each name may appear once per object (RFC 8259 §4)"), null);
             }
             var value = JsonSerializer.Deserialize<T>(json, options);
-            return value is null ? (null, Field("body", "a JSON object is required")) : (value, null);
+            return value is null ? new(null, Field("body", "a JSON object is required"), null) : new(value, null, null);
         }
         catch (BoundedStream.LimitExceededException)
         {
-            return (null, TooLarge());
+            return new(null, null, TooLarge());
         }
         catch (JsonException ex)
         {
             var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            return (null, Field(path, "the value is not valid here: " + FirstSentence(ex.Message)));
+            return new(null, Field(path, "the value is not valid here: " + FirstSentence(ex.Message)), null);
         }
     }
 
-    public static IResult Field(string field, string message) =>
+    public static ValidationProblem Field(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 
-    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult TooLarge() =>
+    private static ProblemHttpResult TooLarge() =>
         TypedResults.Problem(detail: $"the body exceeds {MaxBytes} bytes", statusCode: StatusCodes.Status413PayloadTooLarge);
 
     private static string FirstSentence(string message)
@@ -60,3 +62,9 @@ internal static class ApiBody
         return end < 0 ? message : message[..(end + 1)];
     }
 }
+
+/// <summary>
+/// What <see cref="ApiBody.ReadAsync{T}"/> read: the value, or exactly one refusal — a 400 naming the field
+/// (<paramref name="Invalid"/>) or a 413 (<paramref name="TooLarge"/>).
+/// </summary>
+internal readonly record struct BodyRead<T>(T? Value, ValidationProblem? Invalid, ProblemHttpResult? TooLarge) where T : class;

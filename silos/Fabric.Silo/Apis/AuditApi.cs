@@ -1,5 +1,6 @@
 using System.Globalization;
 using Fabric.Contracts.Audit;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Fabric.Silo.Apis;
 
@@ -9,34 +10,42 @@ namespace Fabric.Silo.Apis;
 /// </summary>
 internal static class AuditApi
 {
+    /// <summary><c>{ "records": [...], "nextCursor": "…" }</c>; <c>nextCursor</c> is absent on the last page.</summary>
+    public sealed record AuditRecordPage(IReadOnlyList<AuditRecord> Records, string? NextCursor);
+
     public static void MapAuditApi(this RouteGroupBuilder v1)
     {
-        // limit is bound as a string: a non-number must be a 400 naming the field, not a binder failure without one.
-        v1.MapGet("/audit", async (string? workload, string? server, string? decision, string? limit, string? cursor, IGrainFactory grains) =>
+        v1.MapGet("/audit", QueryAudit)
+            .WithName(nameof(QueryAudit))
+            .WithSummary("Query the audit trail, newest first, by workload, server and decision, a page at a time");
+    }
+
+    // limit is bound as a string: a non-number must be a 400 naming the field, not a binder failure without one.
+    private static async Task<Results<Ok<AuditRecordPage>, ValidationProblem>> QueryAudit(
+        string? workload, string? server, string? decision, string? limit, string? cursor, IGrainFactory grains)
+    {
+        bool? allowed = decision switch
         {
-            bool? allowed = decision switch
-            {
-                null or "" => null,
-                "allow" => true,
-                "deny" => false,
-                _ => (bool?)null,
-            };
-            if (decision is { Length: > 0 } && decision is not ("allow" or "deny"))
-            {
-                return ApiBody.Field("decision", "decision must be 'allow' or 'deny'");
-            }
-            var count = 100;
-            if (limit is { Length: > 0 }
-                && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 1000))
-            {
-                return ApiBody.Field("limit", "limit must be a whole number between 1 and 1000");
-            }
-            if (cursor is { Length: > 64 } || (cursor is { Length: > 0 } && !cursor.All(c => char.IsAsciiDigit(c) || c == '-')))
-            {
-                return ApiBody.Field("cursor", "cursor must be a value returned as nextCursor");
-            }
-            var page = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count, cursor));
-            return TypedResults.Ok(new { records = page.Records, nextCursor = page.NextCursor });
-        });
+            null or "" => null,
+            "allow" => true,
+            "deny" => false,
+            _ => (bool?)null,
+        };
+        if (decision is { Length: > 0 } && decision is not ("allow" or "deny"))
+        {
+            return ApiBody.Field("decision", "decision must be 'allow' or 'deny'");
+        }
+        var count = 100;
+        if (limit is { Length: > 0 }
+            && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 1000))
+        {
+            return ApiBody.Field("limit", "limit must be a whole number between 1 and 1000");
+        }
+        if (cursor is { Length: > 64 } || (cursor is { Length: > 0 } && !cursor.All(c => char.IsAsciiDigit(c) || c == '-')))
+        {
+            return ApiBody.Field("cursor", "cursor must be a value returned as nextCursor");
+        }
+        var page = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count, cursor));
+        return TypedResults.Ok(new AuditRecordPage(page.Records, page.NextCursor));
     }
 }

@@ -1,5 +1,6 @@
 using Fabric.Contracts.Identity;
 using Fabric.Contracts.Policy;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Fabric.Silo.Apis;
 
@@ -10,37 +11,45 @@ internal static class DecisionsApi
 
     public static void MapDecisionsApi(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/decisions", async (HttpContext context, IGrainFactory grains) =>
+        v1.MapPost("/decisions", ExplainDecision)
+            .WithName(nameof(ExplainDecision))
+            .WithSummary("Decide a call exactly as the edge would (what-if / explain), with no side effects");
+    }
+
+    private static async Task<Results<Ok<Decision>, ValidationProblem, ProblemHttpResult>> ExplainDecision(HttpContext context, IGrainFactory grains)
+    {
+        var (body, invalid, tooLarge) = await ApiBody.ReadAsync<DecisionRequest>(context);
+        if (tooLarge is not null)
         {
-            var (body, error) = await ApiBody.ReadAsync<DecisionRequest>(context);
-            if (error is not null)
-            {
-                return error;
-            }
-            var errors = new Dictionary<string, string[]>();
-            if (!SpiffeId.TryParse(body!.Workload, out var workload, out var idError))
-            {
-                errors["workload"] = [idError];
-            }
-            if (string.IsNullOrEmpty(body.Server))
-            {
-                errors["server"] = ["server is required"];
-            }
-            if (string.IsNullOrEmpty(body.Method))
-            {
-                errors["method"] = ["method is required"];
-            }
-            if (errors.Count > 0)
-            {
-                return TypedResults.ValidationProblem(errors);
-            }
-            // Arguments are rendered exactly as the edge renders them: strings as-is, other JSON as raw text.
-            var arguments = body.Arguments?.ToDictionary(
-                a => a.Key,
-                a => a.Value.ValueKind == System.Text.Json.JsonValueKind.String ? a.Value.GetString()! : a.Value.GetRawText(),
-                StringComparer.Ordinal);
-            var decision = await grains.Workload(workload!.ToString()).DecideAsync(body.Server!, new McpCall(body.Method!, body.Name, arguments));
-            return TypedResults.Ok(decision);
-        });
+            return tooLarge;
+        }
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+        var errors = new Dictionary<string, string[]>();
+        if (!SpiffeId.TryParse(body!.Workload, out var workload, out var idError))
+        {
+            errors["workload"] = [idError];
+        }
+        if (string.IsNullOrEmpty(body.Server))
+        {
+            errors["server"] = ["server is required"];
+        }
+        if (string.IsNullOrEmpty(body.Method))
+        {
+            errors["method"] = ["method is required"];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        // Arguments are rendered exactly as the edge renders them: strings as-is, other JSON as raw text.
+        var arguments = body.Arguments?.ToDictionary(
+            a => a.Key,
+            a => a.Value.ValueKind == System.Text.Json.JsonValueKind.String ? a.Value.GetString()! : a.Value.GetRawText(),
+            StringComparer.Ordinal);
+        var decision = await grains.Workload(workload!.ToString()).DecideAsync(body.Server!, new McpCall(body.Method!, body.Name, arguments));
+        return TypedResults.Ok(decision);
     }
 }

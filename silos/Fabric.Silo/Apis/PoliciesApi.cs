@@ -1,4 +1,5 @@
 using Fabric.Contracts.Policy;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Fabric.Silo.Apis;
 
@@ -23,41 +24,65 @@ internal static class PoliciesApi
         public static PolicyResponse From(VersionedPolicy p) => new(p.Policy.Name, p.Policy.Subjects, p.Policy.Rules, p.Version, p.UpdatedAt);
     }
 
+    /// <summary><c>{ "policies": [...] }</c>.</summary>
+    public sealed record PolicyList(IReadOnlyList<PolicyResponse> Policies);
+
+    /// <summary>The catalog version a deletion produced: <c>{ "version": n }</c>.</summary>
+    public sealed record PolicyDeleted(long Version);
+
     public static void MapPoliciesApi(this RouteGroupBuilder v1)
     {
         var policies = v1.MapGroup("/policies");
 
-        policies.MapPut("/{name}", async (string name, HttpContext context, IGrainFactory grains) =>
-        {
-            var (body, error) = await ApiBody.ReadAsync<PutPolicyRequest>(context);
-            if (error is not null)
-            {
-                return error;
-            }
-            var missing = MissingFields(body!);
-            if (missing.Count > 0)
-            {
-                return TypedResults.ValidationProblem(missing);
-            }
-            var document = ToDocument(name, body!);
-            var result = await grains.Catalog().PutAsync(document);
-            if (result.Errors is { Count: > 0 } errors)
-            {
-                return TypedResults.ValidationProblem(errors);
-            }
-            var stored = await grains.Catalog().GetAsync(name);
-            return TypedResults.Ok(PolicyResponse.From(stored!));
-        });
-
-        policies.MapGet("/", async (IGrainFactory grains) =>
-            TypedResults.Ok(new { policies = (await grains.Catalog().ListAsync()).Select(PolicyResponse.From) }));
-
-        policies.MapGet("/{name}", async Task<IResult> (string name, IGrainFactory grains) =>
-            await grains.Catalog().GetAsync(name) is { } policy ? TypedResults.Ok(PolicyResponse.From(policy)) : TypedResults.NotFound());
-
-        policies.MapDelete("/{name}", async Task<IResult> (string name, IGrainFactory grains) =>
-            await grains.Catalog().DeleteAsync(name) is { } version ? TypedResults.Ok(new { version }) : TypedResults.NotFound());
+        policies.MapPut("/{name}", PutPolicy)
+            .WithName(nameof(PutPolicy))
+            .WithSummary("Create or replace a policy; a rejected policy leaves the old one in force");
+        policies.MapGet("/", ListPolicies)
+            .WithName(nameof(ListPolicies))
+            .WithSummary("List the policies with their versions");
+        policies.MapGet("/{name}", GetPolicy)
+            .WithName(nameof(GetPolicy))
+            .WithSummary("Get one policy");
+        policies.MapDelete("/{name}", DeletePolicy)
+            .WithName(nameof(DeletePolicy))
+            .WithSummary("Delete a policy");
     }
+
+    private static async Task<Results<Ok<PolicyResponse>, ValidationProblem, ProblemHttpResult>> PutPolicy(
+        string name, HttpContext context, IGrainFactory grains)
+    {
+        var (body, invalid, tooLarge) = await ApiBody.ReadAsync<PutPolicyRequest>(context);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+        var missing = MissingFields(body!);
+        if (missing.Count > 0)
+        {
+            return TypedResults.ValidationProblem(missing);
+        }
+        var document = ToDocument(name, body!);
+        var result = await grains.Catalog().PutAsync(document);
+        if (result.Errors is { Count: > 0 } errors)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var stored = await grains.Catalog().GetAsync(name);
+        return TypedResults.Ok(PolicyResponse.From(stored!));
+    }
+
+    private static async Task<Ok<PolicyList>> ListPolicies(IGrainFactory grains) =>
+        TypedResults.Ok(new PolicyList([.. (await grains.Catalog().ListAsync()).Select(PolicyResponse.From)]));
+
+    private static async Task<Results<Ok<PolicyResponse>, NotFound>> GetPolicy(string name, IGrainFactory grains) =>
+        await grains.Catalog().GetAsync(name) is { } policy ? TypedResults.Ok(PolicyResponse.From(policy)) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<PolicyDeleted>, NotFound>> DeletePolicy(string name, IGrainFactory grains) =>
+        await grains.Catalog().DeleteAsync(name) is { } version ? TypedResults.Ok(new PolicyDeleted(version)) : TypedResults.NotFound();
 
     /// <summary>Shape errors JSON binding cannot report (absent or null members), keyed like the validator's.</summary>
     private static Dictionary<string, string[]> MissingFields(PutPolicyRequest body)

@@ -1,4 +1,5 @@
 using Fabric.Contracts.Identity;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Fabric.Silo.Apis;
 
@@ -11,33 +12,45 @@ internal static class WorkloadsApi
     {
         var workloads = v1.MapGroup("/workloads");
 
-        workloads.MapGet("/{trustDomain}/{**path}", async (string trustDomain, string path, IGrainFactory grains) =>
-            Parse(trustDomain, path, out var id, out var error)
-                ? TypedResults.Ok(await grains.Workload(id.ToString()).GetAsync())
-                : error);
-
-        workloads.MapPut("/{trustDomain}/{**path}", async (string trustDomain, string path, HttpContext context, IGrainFactory grains) =>
-        {
-            if (!Parse(trustDomain, path, out var id, out var error))
-            {
-                return error;
-            }
-            var (body, bodyError) = await ApiBody.ReadAsync<PutWorkloadRequest>(context);
-            if (bodyError is not null)
-            {
-                return bodyError;
-            }
-            if (body!.Enabled is not { } enabled)
-            {
-                return ApiBody.Field("enabled", "enabled (true or false) is required");
-            }
-            return TypedResults.Ok(await grains.Workload(id.ToString()).SetEnabledAsync(enabled));
-        });
+        workloads.MapGet("/{trustDomain}/{**path}", GetWorkload)
+            .WithName(nameof(GetWorkload))
+            .WithSummary("Get a workload identity's enabled flag and decided-call counters");
+        workloads.MapPut("/{trustDomain}/{**path}", PutWorkload)
+            .WithName(nameof(PutWorkload))
+            .WithSummary("Enable or disable a workload identity");
     }
 
-    private static bool Parse(string trustDomain, string path, [NotNullWhen(true)] out SpiffeId? id, out IResult error)
+    private static async Task<Results<Ok<WorkloadStatus>, ValidationProblem>> GetWorkload(string trustDomain, string path, IGrainFactory grains) =>
+        Parse(trustDomain, path, out var id, out var error)
+            ? TypedResults.Ok(await grains.Workload(id.ToString()).GetAsync())
+            : error;
+
+    private static async Task<Results<Ok<WorkloadStatus>, ValidationProblem, ProblemHttpResult>> PutWorkload(
+        string trustDomain, string path, HttpContext context, IGrainFactory grains)
     {
-        error = TypedResults.NoContent();
+        if (!Parse(trustDomain, path, out var id, out var error))
+        {
+            return error;
+        }
+        var (body, invalid, tooLarge) = await ApiBody.ReadAsync<PutWorkloadRequest>(context);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+        if (body!.Enabled is not { } enabled)
+        {
+            return ApiBody.Field("enabled", "enabled (true or false) is required");
+        }
+        return TypedResults.Ok(await grains.Workload(id.ToString()).SetEnabledAsync(enabled));
+    }
+
+    private static bool Parse(string trustDomain, string path, [NotNullWhen(true)] out SpiffeId? id, [NotNullWhen(false)] out ValidationProblem? error)
+    {
+        error = null;
         if (SpiffeId.TryParse($"spiffe://{trustDomain}/{path}", out id, out var message) && id.IsWorkload)
         {
             return true;
