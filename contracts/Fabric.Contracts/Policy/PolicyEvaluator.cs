@@ -138,7 +138,7 @@ public static class PolicyEvaluator
         {
             var granted = rules[i];
             var rule = granted.Rule;
-            if (rule.Effect == PolicyEffect.Deny && rule.When is null && IsWholeServer(rule))
+            if (ClosesServer(rule))
             {
                 return Decision.Deny(ReasonCodes.ExplicitDeny, grant.Version, granted.Policy, granted.Index);
             }
@@ -162,7 +162,7 @@ public static class PolicyEvaluator
         {
             var granted = rules[i];
             var rule = granted.Rule;
-            if (rule.Effect == PolicyEffect.Deny && rule.When is null && IsWholeServer(rule))
+            if (ClosesServer(rule))
             {
                 return Decision.Deny(ReasonCodes.ExplicitDeny, grant.Version, granted.Policy, granted.Index);
             }
@@ -180,6 +180,9 @@ public static class PolicyEvaluator
             ? Decision.Deny(ReasonCodes.UnknownMethod, grant.Version)
             : Decision.Allow(grant.Version, allow.Policy, allow.Index);
     }
+
+    /// <summary>An unconditional whole-server deny: it shuts the server off for every method, handshake included.</summary>
+    private static bool ClosesServer(PolicyRule rule) => rule.Effect == PolicyEffect.Deny && rule.When is null && IsWholeServer(rule);
 
     private static bool Names(IReadOnlyList<string> methods, string method)
     {
