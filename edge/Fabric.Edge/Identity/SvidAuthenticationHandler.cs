@@ -29,23 +29,24 @@ internal sealed class SvidAuthenticationHandler(
 
     private const string ItemKey = "fabric.principal";
 
+    /// <summary>Kept for a connection whose certificate is no SVID, so it is not validated again on every request.</summary>
+    private static readonly ClaimsPrincipal NotAdmitted = new();
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // One validation per connection, its answer kept with the connection: the principal, or NotAdmitted.
         var items = Context.Features.Get<IConnectionItemsFeature>()?.Items;
-        if (items?.TryGetValue(ItemKey, out var cached) == true && cached is ClaimsPrincipal known)
+        if (items?.TryGetValue(ItemKey, out var cached) != true)
         {
-            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(known, SchemeName)));
+            cached = ClientIdentity.Read(Context, identity, time) is { } id ? new ClaimsPrincipal(new SvidIdentity(id)) : NotAdmitted;
+            if (items is not null)
+            {
+                items[ItemKey] = cached;
+            }
         }
-        if (ClientIdentity.Get(Context, identity, time) is not { } id)
-        {
-            return Task.FromResult(AuthenticateResult.NoResult());
-        }
-        var principal = new ClaimsPrincipal(new SvidIdentity(id));
-        if (items is not null)
-        {
-            items[ItemKey] = principal;
-        }
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+        return Task.FromResult(cached is ClaimsPrincipal principal && !ReferenceEquals(principal, NotAdmitted)
+            ? AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName))
+            : AuthenticateResult.NoResult());
     }
 
     /// <summary>The SPIFFE ID of an authenticated request, or null.</summary>
