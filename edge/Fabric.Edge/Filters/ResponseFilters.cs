@@ -21,8 +21,9 @@ internal static class ResponseFilters
             : CredentialNeedles.Empty;
 
     /// <summary>Filters and masks a buffered answer, then writes it; returns the reason it was refused, if it was.</summary>
-    public static async ValueTask<string?> WriteBufferedAsync(McpExchange exchange, BoundedBufferStream buffer, CredentialNeedles needles)
+    public static async ValueTask<string?> WriteBufferedAsync(McpExchange exchange, BoundedBufferStream buffer)
     {
+        var needles = exchange.Needles;
         var context = exchange.Context;
         ReadOnlyMemory<byte> answer;
         ArrayBufferWriter<byte>? filtered = null;

@@ -28,7 +28,7 @@ internal sealed partial class McpForwarder(
     {
         var context = exchange.Context;
         var server = exchange.Server!;
-        var needles = ResponseFilters.NeedlesOf(exchange);
+        var needles = exchange.Needles = ResponseFilters.NeedlesOf(exchange);
         // A blocked reflection can only be refused before the agent saw a byte: the answer is buffered whole. The
         // GET event stream never ends, so it is masked instead (and audited as reflected).
         exchange.BufferResponse = exchange.ListFilter is not null
@@ -82,7 +82,7 @@ internal sealed partial class McpForwarder(
             await FailedAsync(exchange, error);
             return;
         }
-        if (buffer is not null && await ResponseFilters.WriteBufferedAsync(exchange, buffer, needles) is { } refused)
+        if (buffer is not null && await ResponseFilters.WriteBufferedAsync(exchange, buffer) is { } refused)
         {
             await RefuseAsync(exchange, refused, refused == ReasonCodes.CredentialReflected
                 ? $"The upstream of '{server.Name}' returned the credential the fabric spliced; the answer is withheld."

@@ -123,7 +123,7 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
 
     private static void MaskHeaders(IHeaderDictionary headers, McpExchange exchange)
     {
-        var needles = ResponseFilters.NeedlesOf(exchange);
+        var needles = exchange.Needles;
         if (needles.IsEmpty)
         {
             return;

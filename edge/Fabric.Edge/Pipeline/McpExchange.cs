@@ -1,6 +1,7 @@
 using Fabric.Contracts.Audit;
 using Fabric.Contracts.Policy;
 using Fabric.Contracts.Servers;
+using Fabric.Edge.Filters;
 using Fabric.Edge.Mcp;
 
 namespace Fabric.Edge.Pipeline;
@@ -64,6 +65,9 @@ internal sealed class McpExchange
 
     /// <summary>The credential lookup started early (Routing) so it overlaps reading and deciding the message.</summary>
     public Task<CredentialResult>? CredentialLookup { get; set; }
+
+    /// <summary>What the answer is scanned for (headers and body): the spliced credential's forms; empty when nothing was spliced.</summary>
+    public CredentialNeedles Needles { get; set; } = CredentialNeedles.Empty;
 
     /// <summary>The upstream answer must be buffered (list filtering, blocked reflection): its length may change.</summary>
     public bool BufferResponse { get; set; }
