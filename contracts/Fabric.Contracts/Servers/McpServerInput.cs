@@ -1,0 +1,34 @@
+namespace Fabric.Contracts.Servers;
+
+/// <summary>The body of <c>PUT /v1/servers/{name}</c>, bound straight from JSON (all fields nullable so validation, not the binder, reports what is missing).</summary>
+public sealed record McpServerInput(
+    string? Upstream,
+    string? Identity = null,
+    CredentialBindingInput? Credential = null,
+    string? OnReflection = null)
+{
+    /// <summary>The stored form of <see cref="OnReflection"/>; call only after validation.</summary>
+    public ReflectionAction ReflectionAction => OnReflection == "block" ? ReflectionAction.Block : ReflectionAction.Redact;
+}
+
+/// <summary>The <c>credential</c> object of <see cref="McpServerInput"/>; which references apply depends on the source.</summary>
+public sealed record CredentialBindingInput(
+    string? Source,
+    string? Ref,
+    bool PerWorkload = false,
+    InjectSpecInput? Inject = null,
+    string? Mount = null,
+    string? Path = null,
+    string? Field = null,
+    string? Name = null,
+    string? Version = null)
+{
+    /// <summary>The stored form; call only after <see cref="McpServerValidator.Validate(string?, McpServerInput?, IReadOnlyCollection{string}?, bool)"/> returned no errors.</summary>
+    public CredentialBinding ToBinding() =>
+        Source is null || Inject?.Header is null || Inject.Format is null
+            ? throw new InvalidOperationException("the credential binding has not been validated")
+            : new CredentialBinding(Source, Ref, PerWorkload, new InjectSpec(Inject.Header, Inject.Format), Mount, Path, Field, Name, Version);
+}
+
+/// <summary>The <c>credential.inject</c> object: the header to set and its format with <c>{secret}</c>.</summary>
+public sealed record InjectSpecInput(string? Header, string? Format);
