@@ -41,8 +41,8 @@ internal static class RedisCluster
 
     private static readonly SiloSpec[] Silos =
     [
-        new("silo-1", HttpPort: 5081, SiloPort: 11121, GatewayPort: 30011),
-        new("silo-2", HttpPort: 5082, SiloPort: 11122, GatewayPort: 30012),
+        new("silo-1", HttpPort: 5081, SiloPort: 11121, GatewayPort: 30011, BootstrapPort: 5444),
+        new("silo-2", HttpPort: 5082, SiloPort: 11122, GatewayPort: 30012, BootstrapPort: 5445),
     ];
 
     private static readonly EdgeSpec[] Edges =
@@ -101,6 +101,9 @@ internal static class RedisCluster
                 .WithEnvironment("Fabric__DataDirectory", Path.Combine(dataRoot, spec.Name))
                 .WithEnvironment("Fabric__Cluster__SiloPort", spec.SiloPort.ToString(CultureInfo.InvariantCulture))
                 .WithEnvironment("Fabric__Cluster__GatewayPort", spec.GatewayPort.ToString(CultureInfo.InvariantCulture))
+                .WithEnvironment("Fabric__Bootstrap__Url", "https://127.0.0.1:" + spec.BootstrapPort.ToString(CultureInfo.InvariantCulture))
+                // The first silo keeps the local join file its data directory; the edges read it (node attestation).
+                .WithEnvironment("Fabric__Bootstrap__LocalJoinFile", spec == Silos[0] ? "true" : "false")
                 .WithRedisCluster(redisConnection)
                 .WaitFor(redis);
             silos.Add(silo);
@@ -115,6 +118,7 @@ internal static class RedisCluster
                 .WithoutHttpsCertificate()
                 .WithEnvironment("Fabric__Edge__Name", spec.Name)
                 .WithEnvironment("Fabric__Edge__AuditSpoolDirectory", Path.Combine(dataRoot, spec.Name, "audit"))
+                .WithEnvironment("Fabric__Edge__Join__File", Path.Combine(dataRoot, Silos[0].Name, "edge-join.json"))
                 .WithRedisCluster(redisConnection)
                 .WaitFor(redis);
             foreach (var silo in silos)
@@ -200,7 +204,7 @@ internal static class RedisCluster
         Directory.CreateDirectory(directory);
     }
 
-    private sealed record SiloSpec(string Name, int HttpPort, int SiloPort, int GatewayPort);
+    private sealed record SiloSpec(string Name, int HttpPort, int SiloPort, int GatewayPort, int BootstrapPort);
 
     private sealed record EdgeSpec(string Name, int HttpsPort);
 

@@ -40,6 +40,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Where this cluster's CA store keeps its files (one per trust domain).</summary>
+    public static string CaDirectory { get; } = Path.Combine(Path.GetTempPath(), "fabric-ca-" + Guid.NewGuid().ToString("N"));
+
     /// <summary>The key of the local secret store in this cluster, so tests can decrypt what the grain persisted.</summary>
     public static byte[] LocalSecretKey => [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
 
@@ -49,6 +52,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         silo.AddMemoryGrainStorage("fabric");
         silo.Services.AddSingleton(TimeProvider.System);
         silo.Services.AddSingleton(new LocalSecretProtector(LocalSecretKey));
+        silo.Services.AddSingleton<Fabric.Silo.Identity.CaStore>(sp => new Fabric.Silo.Identity.FileCaStore(
+            CaDirectory, sp.GetRequiredService<LocalSecretProtector>(), TimeProvider.System));
         silo.Services.Configure<Fabric.Silo.Audit.AuditOptions>(_ => { });
             silo.Services.AddSingleton<Fabric.Silo.Audit.IAuditStore, Fabric.Silo.Audit.MemoryAuditStore>();
     }

@@ -47,7 +47,7 @@ internal sealed class FabricHost : IAsyncDisposable
             $"--Fabric:DataDirectory={host._dataDirectory}",
             .. extraArgs,
         ];
-        host._silo = FabricSiloApp.Build([.. shared, "--urls=http://127.0.0.1:0", $"--FABRIC_ADMIN_TOKEN={AdminToken}"], Quiet);
+        host._silo = FabricSiloApp.Build([.. shared, "--urls=http://127.0.0.1:0", "--Fabric:Bootstrap:Url=https://127.0.0.1:0", $"--FABRIC_ADMIN_TOKEN={AdminToken}"], Quiet);
         await host._silo.StartAsync(cancellationToken);
         foreach (var name in (string[])["bench", "bench-2"])
         {

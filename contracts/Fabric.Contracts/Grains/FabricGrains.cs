@@ -24,5 +24,7 @@ public static class FabricGrains
 
     public static IWorkloadGrain Workload(this IGrainFactory grains, string spiffeId) => grains.GetGrain<IWorkloadGrain>(spiffeId);
 
+    public static IEdgeRegistryGrain Edges(this IGrainFactory grains) => grains.GetGrain<IEdgeRegistryGrain>(Default);
+
     public static ICertificateAuthorityGrain Authority(this IGrainFactory grains, string trustDomain) => grains.GetGrain<ICertificateAuthorityGrain>(trustDomain);
 }

@@ -49,4 +49,6 @@ public enum InvalidationKind
     Credential = 3,
     /// <summary>The trust bundle changed (key = trust domain).</summary>
     Bundle = 4,
+    /// <summary>An edge was revoked (key = edge name): that edge drops every cache and stops trusting them.</summary>
+    EdgeRevoked = 5,
 }

@@ -43,6 +43,13 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         Volatile.Write(ref _trustedUntilTicks, (time.GetUtcNow() + options.Value.SubscriptionGrace).UtcTicks);
     }
 
+    /// <summary>Stops trusting the caches at once (this edge was revoked): every lookup goes to the cluster.</summary>
+    internal void LoseSubscription()
+    {
+        Volatile.Write(ref _trustedUntilTicks, 0);
+        InvalidateAll();
+    }
+
     public async ValueTask<McpServerDefinition?> GetServerAsync(string name)
     {
         if (Trusted && _servers.TryGetValue(name, out var entry) && entry.Expires > time.GetUtcNow())

@@ -22,12 +22,26 @@ internal sealed partial class InvalidationSubscriber(
     private IFabricObserver? _reference;
     private bool _lastFailed = true;
     private Guid? _epoch;
+    private bool _revoked;
 
     public Task OnInvalidatedAsync(Invalidation invalidation)
     {
         if (invalidation.Kind == InvalidationKind.Bundle)
         {
-            _ = services.GetRequiredService<EdgeIdentityBootstrapper>().RefreshBundleAsync();
+            _ = services.GetRequiredService<EdgeJoin>().RefreshBundleAsync();
+        }
+        if (invalidation.Kind == InvalidationKind.EdgeRevoked)
+        {
+            if (invalidation.Key != options.Value.Name)
+            {
+                return Task.CompletedTask;
+            }
+            // This edge is revoked: nothing it cached may be trusted again. The cluster cuts its links next;
+            // every decision from now on needs the cluster, which no longer answers it: fail closed.
+            _revoked = true;
+            cache.LoseSubscription();
+            LogRevoked(logger);
+            return Task.CompletedTask;
         }
         cache.Invalidate(invalidation);
         LogInvalidated(logger, invalidation.Kind, invalidation.Key);
@@ -69,6 +83,10 @@ internal sealed partial class InvalidationSubscriber(
 
     private async Task RenewAsync()
     {
+        if (_revoked)
+        {
+            return;
+        }
         try
         {
             var epoch = await cluster.Hub().SubscribeAsync(_reference!);
@@ -85,6 +103,9 @@ internal sealed partial class InvalidationSubscriber(
             LogRenewFailed(logger, ex.Message);
         }
     }
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "This edge was revoked: every cache dropped, no longer subscribed")]
+    private static partial void LogRevoked(ILogger logger);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Debug, Message = "Invalidation {Kind} {Key}")]
     private static partial void LogInvalidated(ILogger logger, InvalidationKind kind, string? key);

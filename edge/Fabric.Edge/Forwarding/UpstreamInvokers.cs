@@ -15,7 +15,7 @@ namespace Fabric.Edge.Forwarding;
 /// that validates as exactly that SPIFFE ID under the trust bundle; without one, https upstreams get
 /// ordinary WebPKI validation with the host name.
 /// </summary>
-internal sealed class UpstreamInvokers(EdgeIdentity identity, TimeProvider time) : IDisposable
+internal sealed class UpstreamInvokers(NodeIdentity identity, TimeProvider time) : IDisposable
 {
     private readonly ConcurrentDictionary<string, (long Revision, HttpMessageInvoker Invoker)> _invokers = new(StringComparer.Ordinal);
 

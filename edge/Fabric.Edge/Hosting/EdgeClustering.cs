@@ -36,6 +36,16 @@ internal static class EdgeClustering
                 client.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
                 client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = cluster.Membership.GatewayListRefreshPeriod);
             }
+            // Every link to a gateway is TLS: the edge's SVID out, a silo's SVID expected back (LinkTls).
+            client.Configure<ClientConnectionOptions>(o => o.ConfigureConnection(connection =>
+            {
+                var services = connection.ApplicationServices;
+                connection.UseClientTls(LinkTls.Client(
+                    services.GetRequiredService<NodeIdentity>(),
+                    FabricRole.Silo,
+                    services.GetRequiredService<TimeProvider>(),
+                    services.GetRequiredService<ILoggerFactory>().CreateLogger("Fabric.Links")));
+            }));
             // Keep trying while the cluster starts; the edge serves nothing before it has an SVID anyway.
             client.UseConnectionRetryFilter(async (_, ct) =>
             {

@@ -23,14 +23,17 @@ public static class EdgeHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddFabricEdge(this WebApplicationBuilder builder)
     {
-        // UseOrleansClient by Fabric:Cluster:Provider (localhost | redis), validated here, at startup.
-        builder.AddFabricClusterClient();
-
         builder.Services.Configure<EdgeOptions>(builder.Configuration.GetSection(EdgeOptions.Section));
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<EdgeIdentity>();
-        builder.Services.AddSingleton<EdgeIdentityBootstrapper>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeIdentityBootstrapper>());
+        // The SVID first (node attestation): hosted services start in order, and neither the Orleans link
+        // nor an agent handshake can happen without it.
+        builder.Services.Configure<EdgeJoinOptions>(builder.Configuration.GetSection(EdgeJoinOptions.Section));
+        builder.Services.AddSingleton<NodeIdentity>();
+        builder.Services.AddSingleton<EdgeJoin>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeJoin>());
+
+        // UseOrleansClient by Fabric:Cluster:Provider (localhost | redis), validated here, at startup; TLS with the edge's SVID.
+        builder.AddFabricClusterClient();
         builder.Services.AddSingleton<EdgeCache>();
         builder.Services.AddSingleton<InvalidationSubscriber>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InvalidationSubscriber>());
@@ -62,7 +65,7 @@ public static class EdgeHostingExtensions
             kestrel.ConfigureHttpsDefaults(https =>
             {
                 var services = kestrel.ApplicationServices;
-                var identity = services.GetRequiredService<EdgeIdentity>();
+                var identity = services.GetRequiredService<NodeIdentity>();
                 var time = services.GetRequiredService<TimeProvider>();
                 https.ServerCertificateSelector = (_, _) => identity.Current.Certificate;
                 https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;

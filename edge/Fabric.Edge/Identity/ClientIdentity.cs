@@ -10,7 +10,7 @@ namespace Fabric.Edge.Identity;
 internal static class ClientIdentity
 {
     /// <summary>Kestrel's client certificate validation: the X509-SVID rules, not WebPKI.</summary>
-    public static bool Validate(EdgeIdentity identity, TimeProvider time, X509Certificate2 certificate, X509Chain? chain)
+    public static bool Validate(NodeIdentity identity, TimeProvider time, X509Certificate2 certificate, X509Chain? chain)
     {
         var intermediates = chain?.ChainPolicy.ExtraStore;
         return X509SvidValidator.Validate(certificate, intermediates, identity.Bundles, time.GetUtcNow()).IsValid;
@@ -21,7 +21,7 @@ internal static class ClientIdentity
     /// rather than only parsed: the bundle may have rotated since the handshake. The authentication scheme calls this
     /// once per connection and keeps the answer with it.
     /// </summary>
-    public static SpiffeId? Read(HttpContext context, EdgeIdentity identity, TimeProvider time) =>
+    public static SpiffeId? Read(HttpContext context, NodeIdentity identity, TimeProvider time) =>
         context.Connection.ClientCertificate is { } certificate
             ? X509SvidValidator.Validate(certificate, null, identity.Bundles, time.GetUtcNow()).Id
             : null;

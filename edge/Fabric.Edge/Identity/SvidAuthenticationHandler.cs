@@ -22,7 +22,7 @@ internal sealed class SvidIdentity(SpiffeId id) : ClaimsIdentity([new Claim(Clai
 /// so a request on a kept-alive connection allocates only its ticket.
 /// </summary>
 internal sealed class SvidAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, EdgeIdentity identity, TimeProvider time)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, NodeIdentity identity, TimeProvider time)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "x509-svid";

@@ -11,16 +11,7 @@ public static class FabricApi
     public static WebApplicationBuilder AddFabricApi(this WebApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
-        builder.Services.ConfigureHttpJsonOptions(o =>
-        {
-            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
-            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
-            // Web defaults read "3600" as a number; a body's types are its contract (issue 9 §8).
-            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
-            // RFC 8259 §4: with duplicate names "the behavior of software ... is unpredictable"; refuse them.
-            o.SerializerOptions.AllowDuplicateProperties = false;
-        });
+        builder.Services.ConfigureHttpJsonOptions(o => ConfigureJson(o.SerializerOptions));
         builder.Services.AddSingleton(sp => AdminToken.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         builder.Services.AddAuthentication(AdminAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, AdminAuthenticationHandler>(AdminAuthenticationHandler.SchemeName, null);
@@ -36,6 +27,18 @@ public static class FabricApi
 
     public const string AdminPolicy = "fabric-admin";
 
+    /// <summary>The JSON rules of every body the silo host reads or writes (management API and bootstrap endpoint).</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        // Web defaults read "3600" as a number; a body's types are its contract (issue 9 §8).
+        options.NumberHandling = JsonNumberHandling.Strict;
+        // RFC 8259 §4: with duplicate names "the behavior of software ... is unpredictable"; refuse them.
+        options.AllowDuplicateProperties = false;
+    }
+
     public static WebApplication MapFabricApi(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -49,6 +52,7 @@ public static class FabricApi
         admin.MapPoliciesApi();
         admin.MapWorkloadsApi();
         admin.MapSvidsApi();
+        admin.MapEdgesApi();
         admin.MapDecisionsApi();
         admin.MapAuditApi();
         app.MapGroup("/v1").AddEndpointFilter<ClusterCallFilter>().MapBundleApi();

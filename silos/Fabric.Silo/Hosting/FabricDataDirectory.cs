@@ -22,24 +22,8 @@ public static class FabricDataDirectory
         {
             return File.ReadAllText(path).Trim();
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var value = create();
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-        try
-        {
-            using var stream = new FileStream(path, options);
-            using var writer = new StreamWriter(stream);
-            writer.Write(value);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another silo on this machine created it first: use theirs.
-            return File.ReadAllText(path).Trim();
-        }
-        return value;
+        // Another silo on this machine may have created it first: then use theirs.
+        return Fabric.Hosting.PrivateFile.TryCreate(path, value) ? value : File.ReadAllText(path).Trim();
     }
 }

@@ -22,14 +22,14 @@ namespace Fabric.Silo.Hosting;
 /// </summary>
 internal static class SiloClustering
 {
-    public static void UseFabricClustering(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder UseFabricClustering(this ISiloBuilder silo, IConfiguration configuration)
     {
         var cluster = ClusterSettings.Read(configuration);
         if (cluster.IsLocalhost)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
             silo.AddMemoryGrainStorage(GrainStorage.Name);
-            return;
+            return silo;
         }
 
         var redis = ClusterSettings.ParseRedis(configuration);
@@ -57,5 +57,6 @@ internal static class SiloClustering
             o.TableRefreshTimeout = tuning.TableRefreshTimeout;
             o.IAmAliveTablePublishTimeout = tuning.IAmAliveTablePublishTimeout;
         });
+        return silo;
     }
 }

@@ -1,4 +1,5 @@
 using Fabric.Silo.Audit;
+using Fabric.Silo.Bootstrap;
 using Fabric.Hosting;
 using Fabric.Silo.Apis;
 using Fabric.Silo.Grains;
@@ -18,10 +19,17 @@ public static class SiloHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddFabricSilo(this WebApplicationBuilder builder)
     {
-        // Clustering and storage by Fabric:Cluster:Provider (localhost | redis); validated here, at startup.
-        builder.UseOrleans(silo => silo.UseFabricClustering(builder.Configuration));
-
         builder.Services.AddSingleton(TimeProvider.System);
+        // The silo's SVID comes first: no Orleans link opens without it (hosted services start in order).
+        builder.Services.Configure<SiloNodeOptions>(builder.Configuration.GetSection("Fabric:Silo"));
+        builder.Services.AddSingleton<NodeIdentity>();
+        builder.Services.AddSingleton<LinkPeers>();
+        builder.Services.AddHostedService<SiloIdentityService>();
+
+        // Clustering and storage by Fabric:Cluster:Provider (localhost | redis); validated here, at startup.
+        // Every link TLS with SVIDs both ways (SiloLinks).
+        builder.UseOrleans(silo => silo.UseFabricClustering(builder.Configuration).UseFabricLinkTls());
+
         builder.Services.AddSingleton(sp => LocalSecretProtector.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         builder.Services.Configure<LeaseOptions>(builder.Configuration.GetSection("Fabric:Secrets:Leases"));
         builder.Services.AddSingleton<ISecretSource, LocalSecretSource>();
@@ -34,6 +42,14 @@ public static class SiloHostingExtensions
             failureStatus: null,
             tags: ["ready"]));
         builder.Services.AddFabricAudit(builder.Configuration);
+        builder.Services.AddCaStore(builder.Configuration);
+        // After the silo (hosted services start in registration order): revocations, then the bootstrap endpoint.
+        builder.Services.AddHostedService<EdgeRevocationWatcher>();
+        builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection(BootstrapOptions.Section));
+        builder.Services.AddSingleton<JoinTokenIssuer>();
+        builder.Services.AddSingleton<LocalJoinFile>();
+        builder.Services.AddSingleton<BootstrapEndpoints>();
+        builder.Services.AddHostedService<BootstrapServer>();
         builder.Services.Configure<TrustDomainOptions>(builder.Configuration.GetSection("Fabric"));
         builder.Services.Configure<ServerOptions>(builder.Configuration.GetSection("Fabric:Servers"));
         return builder;

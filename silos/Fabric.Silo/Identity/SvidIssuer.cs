@@ -57,6 +57,52 @@ public static class SvidIssuer
     /// </summary>
     public static IssuedSvid Issue(CaMaterial ca, SvidRequest request, DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var signed = Sign(ca, request, new PublicKey(key), now);
+        return new IssuedSvid
+        {
+            CertificatePem = signed.CertificatePem,
+            PrivateKeyPem = key.ExportPkcs8PrivateKeyPem(),
+            BundlePem = signed.BundlePem,
+            ExpiresAt = signed.ExpiresAt,
+        };
+    }
+
+    /// <summary>
+    /// A leaf X509-SVID for the key of a PKCS#10 request (PEM) whose private key never left its holder: the
+    /// request's signature proves possession; only its public key is used (the ID, names and lifetime come
+    /// from <paramref name="request"/>, never from the CSR). ECDSA P-256 or P-384 keys only.
+    /// </summary>
+    public static SignedSvid SignCsr(CaMaterial ca, SvidRequest request, string csrPem, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(csrPem);
+        CertificateRequest csr;
+        try
+        {
+            // Default options verify the CSR's self-signature: proof that the caller holds the private key.
+            csr = CertificateRequest.LoadSigningRequestPem(csrPem, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.Default);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new ArgumentException($"the CSR is not a valid, self-signed PKCS#10 request: {ex.Message}", nameof(csrPem), ex);
+        }
+        using (var ecdsa = csr.PublicKey.GetECDsaPublicKey())
+        {
+            var curve = ecdsa?.ExportParameters(false).Curve.Oid.Value;
+            if (curve is not (NistP256Oid or NistP384Oid))
+            {
+                throw new ArgumentException("the CSR's key must be ECDSA on P-256 or P-384", nameof(csrPem));
+            }
+        }
+        return Sign(ca, request, csr.PublicKey, now);
+    }
+
+    private const string NistP256Oid = "1.2.840.10045.3.1.7";
+    private const string NistP384Oid = "1.3.132.0.34";
+
+    private static SignedSvid Sign(CaMaterial ca, SvidRequest request, PublicKey publicKey, DateTimeOffset now)
+    {
         ArgumentNullException.ThrowIfNull(ca);
         ArgumentNullException.ThrowIfNull(request);
         var id = SvidRequestRules.CheckSpiffeId(request.SpiffeId, ca.TrustDomain);
@@ -76,10 +122,9 @@ public static class SvidIssuer
         var notBefore = Max(now - ClockSkew, caNotBefore);
         var notAfter = Min(now + ttl, caNotAfter);
 
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var subject = new X500DistinguishedNameBuilder();
         subject.AddOrganizationName("SPIFFE");
-        var leafRequest = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
+        var leafRequest = new CertificateRequest(subject.Build(), publicKey, HashAlgorithmName.SHA256);
         // X509-SVID §4.1: cA=false. §4.3: key usage critical, digitalSignature only.
         // §4.4: EKU with serverAuth and clientAuth. §2: exactly one URI SAN, plus any DNS/IP SANs.
         leafRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(
@@ -102,13 +147,7 @@ public static class SvidIssuer
         {
             throw new InvalidOperationException($"the CA minted an SVID that fails validation: {validation.Error}");
         }
-        return new IssuedSvid
-        {
-            CertificatePem = leaf.ExportCertificatePem(),
-            PrivateKeyPem = key.ExportPkcs8PrivateKeyPem(),
-            BundlePem = root.ExportCertificatePem(),
-            ExpiresAt = AsInstant(leaf.NotAfter),
-        };
+        return new SignedSvid(leaf.ExportCertificatePem(), root.ExportCertificatePem(), AsInstant(leaf.NotAfter));
     }
 
     // 16 random bytes, top bit clear (positive, RFC 5280 §4.1.2.2) and second-highest bit set so
@@ -126,3 +165,6 @@ public static class SvidIssuer
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }
+
+/// <summary>A leaf certificate signed for a key its holder kept, with the bundle it chains to; all public.</summary>
+public sealed record SignedSvid(string CertificatePem, string BundlePem, DateTimeOffset ExpiresAt);

@@ -46,7 +46,7 @@ public sealed class EdgeKillTests(ITestOutputHelper output)
         // Both edge processes serve the same address and share one spool, as a restarted edge would.
         var port = FreePort.Next();
         var spool = Path.Combine(fabric.Directory, "edge-spool");
-        await using var edgeA = await EdgeProcess.StartAsync(fabric.ClusterArguments, "killed-edge", port, spool, Path.Combine(fabric.Directory, "edge-a"), certificate, fabric.Bundle);
+        await using var edgeA = await EdgeProcess.StartAsync([.. fabric.ClusterArguments, .. await EdgeJoinArguments.ForAsync(fabric.Admin, "killed-edge")], "killed-edge", port, spool, Path.Combine(fabric.Directory, "edge-a"), certificate, fabric.Bundle);
         await using var onEdge = await McpClients.ConnectAsync(edgeA.McpUrl(server), ProtocolGeneration.Stateless2026, certificate, (_, c, _, _) => CustomRootTrust.Chains(c, fabric.Bundle));
         output.WriteLine($"{elapsed.Elapsed.TotalSeconds:F1} s: edge A (pid {edgeA.ProcessId}) up, agent connected");
 
@@ -84,7 +84,7 @@ public sealed class EdgeKillTests(ITestOutputHelper output)
         {
             await fabric.Redis.StartAgainAsync();
         }
-        await using var edgeB = await EdgeProcess.StartAsync(fabric.ClusterArguments, "replacement-edge", port, spool, Path.Combine(fabric.Directory, "edge-b"), certificate, fabric.Bundle);
+        await using var edgeB = await EdgeProcess.StartAsync([.. fabric.ClusterArguments, .. await EdgeJoinArguments.ForAsync(fabric.Admin, "replacement-edge")], "replacement-edge", port, spool, Path.Combine(fabric.Directory, "edge-b"), certificate, fabric.Bundle);
         output.WriteLine($"{elapsed.Elapsed.TotalSeconds:F1} s: Redis back, edge B (pid {edgeB.ProcessId}) up on the same port and spool");
 
         // The agent's client carries on through the new edge (stateless 2026-07-28: no session to re-establish).

@@ -111,6 +111,7 @@ internal sealed class RedisFabric : IAsyncDisposable
                 $"--Fabric:DataDirectory={Path.Combine(Directory, "silo-" + _silos.Count)}",
                 $"--Fabric:Secrets:Local:Key={_secretKey}",
                 "--urls=http://127.0.0.1:0",
+                EdgeJoinArguments.AnyBootstrapPort,
                 $"--FABRIC_ADMIN_TOKEN={AdminToken}",
             ],
             Capture);
@@ -124,6 +125,7 @@ internal sealed class RedisFabric : IAsyncDisposable
         var edge = FabricEdgeApp.Build(
             [
                 .. ClusterArguments,
+                .. await EdgeJoinArguments.ForAsync(Admin, name),
                 "--urls=https://127.0.0.1:0",
                 $"--Fabric:Edge:Name={name}",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(Directory, "spool-" + name)}",

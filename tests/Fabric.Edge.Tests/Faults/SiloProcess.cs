@@ -44,6 +44,7 @@ internal sealed class SiloProcess : IAsyncDisposable
                     $"--Fabric:Secrets:Local:Key={secretKey}",
                     "--Fabric:TrustDomain=" + RedisFabric.TrustDomain,
                     $"--urls={apiUrl}",
+                    EdgeJoinArguments.AnyBootstrapPort,
                     $"--FABRIC_ADMIN_TOKEN={adminToken}",
                     "--Logging:LogLevel:Default=Warning",
                 ],

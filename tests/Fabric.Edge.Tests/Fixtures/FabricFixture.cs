@@ -57,19 +57,33 @@ public class FabricFixture : IAsyncLifetime
         }
     }
 
+    public int SiloPort { get; } = FreePort.Next();
+    public int GatewayPort { get; } = FreePort.Next();
+    public string ClusterId => $"e2e-{SiloPort}";
+    public IServiceProvider SiloServices => _silo!.Services;
+
+    private string[] Shared =>
+    [
+        $"--Fabric:Cluster:SiloPort={SiloPort}",
+        $"--Fabric:Cluster:GatewayPort={GatewayPort}",
+        $"--Fabric:Cluster:ClusterId={ClusterId}",
+        $"--Fabric:DataDirectory={_dataDirectory}",
+    ];
+
+    /// <summary>Starts one more edge in this fabric (owned by the caller) with <paramref name="arguments"/> (e.g. its join token).</summary>
+    public async Task<WebApplication> StartEdgeAsync(string name, IEnumerable<string> arguments, LogCapture? logs = null)
+    {
+        var edge = FabricEdgeApp.Build([.. Shared, "--urls=https://127.0.0.1:0", $"--Fabric:Edge:Name={name}",
+            $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(_dataDirectory, "edge-audit-" + name)}", .. arguments], b => Capture(b, logs ?? EdgeLogs));
+        await edge.StartAsync();
+        return edge;
+    }
+
     public virtual async Task InitializeAsync()
     {
-        var siloPort = FreePort.Next();
-        var gatewayPort = FreePort.Next();
-        string[] shared =
-        [
-            $"--Fabric:Cluster:SiloPort={siloPort}",
-            $"--Fabric:Cluster:GatewayPort={gatewayPort}",
-            $"--Fabric:Cluster:ClusterId=e2e-{siloPort}",
-            $"--Fabric:DataDirectory={_dataDirectory}",
-        ];
+        var shared = Shared;
 
-        _silo = FabricSiloApp.Build([.. shared, .. SiloArguments(), "--urls=http://127.0.0.1:0", $"--FABRIC_ADMIN_TOKEN={AdminToken}"], b => Capture(b, SiloLogs));
+        _silo = FabricSiloApp.Build([.. shared, .. SiloArguments(), "--urls=http://127.0.0.1:0", EdgeJoinArguments.AnyBootstrapPort, $"--FABRIC_ADMIN_TOKEN={AdminToken}"], b => Capture(b, SiloLogs));
         await _silo.StartAsync();
         ApiUrl = new Uri(Address(_silo));
 

@@ -48,6 +48,7 @@ public sealed class SiloApiFixture : IAsyncLifetime
                 $"--Fabric:Cluster:ClusterId=silo-api-{siloPort}",
                 $"--Fabric:DataDirectory={_dataDirectory}",
                 "--urls=http://127.0.0.1:0",
+                EdgeJoinArguments.AnyBootstrapPort,
                 $"--FABRIC_ADMIN_TOKEN={AdminToken}",
             ],
             builder =>

@@ -6,6 +6,7 @@ using Fabric.Contracts.Grains;
 using Fabric.Contracts.Identity;
 using Fabric.Edge.Hosting;
 using Fabric.Edge.Identity;
+using Fabric.Hosting.Links;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -165,6 +166,7 @@ public sealed class RedisClusterTests(RedisFixture fixture) : IClassFixture<Redi
         var edge = FabricEdgeApp.Build(
             [
                 .. RedisSiloHost.ClusterArguments(fixture.Redis, clusterId),
+                .. await EdgeJoinArguments.ForAsync(b.Admin, "redis-edge"),
                 "--urls=https://127.0.0.1:0",
                 "--Fabric:Edge:Name=redis-edge",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(_dataDirectory, "edge-audit")}",
@@ -179,7 +181,7 @@ public sealed class RedisClusterTests(RedisFixture fixture) : IClassFixture<Redi
         await edge.StartAsync();
         try
         {
-            var identity = edge.Services.GetRequiredService<EdgeIdentity>();
+            var identity = edge.Services.GetRequiredService<NodeIdentity>();
             Assert.True(identity.IsReady, string.Join('\n', logs.Lines));
             Assert.Equal($"spiffe://{TrustDomain}/fabric/edge/redis-edge", identity.Current.Id.ToString());
             // Its SVID chains to the bundle the silos serve: it came from the cluster's CA.

@@ -56,6 +56,7 @@ internal sealed class RedisSiloHost : IAsyncDisposable
                 $"--Fabric:Cluster:GatewayPort={FreePort.Next()}",
                 $"--Fabric:DataDirectory={dataDirectory}",
                 "--urls=http://127.0.0.1:0",
+                EdgeJoinArguments.AnyBootstrapPort,
                 $"--FABRIC_ADMIN_TOKEN={AdminToken}",
             ],
             builder =>

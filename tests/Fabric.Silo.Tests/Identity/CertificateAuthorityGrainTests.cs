@@ -3,7 +3,6 @@ using Fabric.Contracts.Grains;
 using Fabric.Contracts.Identity;
 using Fabric.Silo.Identity;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Storage;
 
 namespace Fabric.Silo.Tests.Identity;
 
@@ -41,28 +40,32 @@ public sealed class CertificateAuthorityGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Root_and_its_encrypted_private_key_are_written_to_fabric_storage()
+    public async Task Root_and_its_encrypted_private_key_are_written_to_a_private_ca_file()
     {
         var trustDomain = NewTrustDomain();
         var ca = fixture.Client.GetGrain<ICertificateAuthorityGrain>(trustDomain);
         var bundle = await ca.GetBundlePemAsync();
 
-        var storage = fixture.SiloServices.GetRequiredKeyedService<IGrainStorage>("fabric");
-        var state = new GrainState<CertificateAuthorityState>();
-        await storage.ReadStateAsync("ca", ca.GetGrainId(), state);
-
-        Assert.True(state.RecordExists);
-        var stored = state.State;
-        Assert.NotNull(stored);
-        Assert.Equal(bundle, stored.RootCertificatePem);
-        Assert.NotNull(stored.RootPrivateKey);
-        Assert.Equal(-1, stored.RootPrivateKey.Ciphertext.AsSpan().IndexOf("PRIVATE KEY"u8));
+        var path = new FileCaStore(ClusterFixture.CaDirectory, new Fabric.Silo.Secrets.LocalSecretProtector(ClusterFixture.LocalSecretKey), TimeProvider.System)
+            .PathFor(trustDomain);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+        var text = await File.ReadAllTextAsync(path);
+        Assert.DoesNotContain("PRIVATE KEY", text, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(text);
+        Assert.Equal(bundle, json.RootElement.GetProperty("certificatePem").GetString());
+        var key = json.RootElement.GetProperty("key");
+        var encrypted = new Fabric.Silo.Secrets.EncryptedValue(
+            key.GetProperty("nonce").GetBytesFromBase64(), key.GetProperty("ciphertext").GetBytesFromBase64(), key.GetProperty("tag").GetBytesFromBase64());
         var protector = new Fabric.Silo.Secrets.LocalSecretProtector(ClusterFixture.LocalSecretKey);
-        var keyPem = protector.Decrypt(CertificateAuthorityState.KeyContext(trustDomain), stored.RootPrivateKey);
+        var keyPem = protector.Decrypt(CaStore.KeyContext(trustDomain), encrypted);
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", keyPem, StringComparison.Ordinal);
-        using var withKey = X509Certificate2.CreateFromPem(stored.RootCertificatePem, keyPem);
+        using var withKey = X509Certificate2.CreateFromPem(bundle, keyPem);
         Assert.True(withKey.HasPrivateKey);
-        Assert.InRange(stored.CreatedAt, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow);
+        // Bound to its trust domain: the same ciphertext does not decrypt as another domain's key.
+        Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() => protector.Decrypt(CaStore.KeyContext("other.test"), encrypted));
     }
 
     [Fact]

@@ -39,6 +39,7 @@ public sealed class VaultFabricFixture : IAsyncLifetime
                 $"--Fabric:Cluster:ClusterId=vault-{siloPort}",
                 $"--Fabric:DataDirectory={_dataDirectory}",
                 "--urls=http://127.0.0.1:0",
+                EdgeJoinArguments.AnyBootstrapPort,
                 "--FABRIC_ADMIN_TOKEN=vault-fabric-admin-token",
                 $"--Fabric:Secrets:Vault:Address={Vault.Address}",
                 "--Fabric:Secrets:Vault:Auth=approle",

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Fabric.Edge.Hosting;
+using Fabric.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Fabric.Edge.Identity;
+
+/// <summary>
+/// Gets the edge its SVID by node attestation before anything else starts (registered ahead of the Orleans
+/// client and Kestrel, so its StartAsync completes first: no Orleans link and no agent handshake without it),
+/// renews it over mTLS at two thirds of its lifetime, and refreshes the bundle on a push.
+/// <para>
+/// A configured token that is refused stops the edge from starting, with the reason: retrying a used or
+/// expired token cannot succeed. A join file is re-read and retried on every attempt: whoever writes it (the silo, for the local file) replaces a used one.
+/// </para>
+/// </summary>
+internal sealed partial class EdgeJoin(
+    NodeIdentity identity,
+    IServiceProvider services,
+    IOptions<EdgeOptions> edgeOptions,
+    IOptions<EdgeJoinOptions> joinOptions,
+    IConfiguration configuration,
+    TimeProvider time,
+    ILogger<EdgeJoin> logger) : BackgroundService
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private Uri? _bootstrap;
+
+    private string TrustDomain => configuration["Fabric:TrustDomain"] ?? "fabric.local";
+
+    /// <summary>True once this edge learned it is revoked: it renews no more.</summary>
+    public bool Revoked { get; private set; }
+
+    public string JoinFile => joinOptions.Value.File is { Length: > 0 } file
+        ? file
+        : Path.Combine(configuration["Fabric:DataDirectory"] is { Length: > 0 } data ? data : DataDirectory.Default(), "edge-join.json");
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var edge = edgeOptions.Value;
+        if (!FabricNodes.IsValidName(edge.Name))
+        {
+            throw new InvalidOperationException($"Fabric:Edge:Name '{edge.Name}' is not a valid edge name: lower-case letters, digits and '-', at most {FabricNodes.MaxNameLength}.");
+        }
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            var (document, fromFile) = ReadJoinDocument();
+            try
+            {
+                if (document is not null)
+                {
+                    var issued = await BootstrapClient.JoinAsync(document, edge.Name, edge.DnsNames, edge.IpAddresses, time, cancellationToken);
+                    _bootstrap = new Uri(document.BootstrapUrl);
+                    Install(issued);
+                    break;
+                }
+                LogWaitingForFile(logger, JoinFile);
+            }
+            catch (BootstrapClient.RefusedException ex) when (!fromFile)
+            {
+                throw new InvalidOperationException($"The edge '{edge.Name}' could not join: {ex.Message}", ex);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or BootstrapClient.RefusedException or IOException or JsonException
+                && !cancellationToken.IsCancellationRequested)
+            {
+                LogJoinRetry(logger, ex.Message);
+            }
+            await Task.Delay(delay, time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+        }
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested && !Revoked)
+        {
+            var current = identity.Current;
+            var lifetime = current.ExpiresAt - current.Certificate.NotBefore.ToUniversalTime();
+            var wait = current.ExpiresAt - (lifetime / 3) - time.GetUtcNow();
+            try
+            {
+                await Task.Delay(wait > TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), time, stoppingToken);
+                var edge = edgeOptions.Value;
+                Install(await BootstrapClient.RenewAsync(_bootstrap!, identity.Current, edge.DnsNames, edge.IpAddresses, time, stoppingToken));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (BootstrapClient.RefusedException ex) when (ex.Reason == "edge-revoked")
+            {
+                Revoked = true;
+                LogRevoked(logger, ex.Message);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or BootstrapClient.RefusedException or InvalidOperationException)
+            {
+                LogRenewFailed(logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Re-reads the trust bundle (after a bundle push) and keeps the current SVID.</summary>
+    public async Task RefreshBundleAsync()
+    {
+        var current = identity.Current;
+        var pem = await services.GetRequiredService<IClusterClient>().Authority(TrustDomain).GetBundlePemAsync();
+        identity.Set(current with { Bundles = TrustBundleSet.FromPem(TrustDomain, pem) });
+    }
+
+    private (JoinDocument? Document, bool FromFile) ReadJoinDocument()
+    {
+        var join = joinOptions.Value;
+        if (join.Token is { Length: > 0 } token)
+        {
+            if (string.IsNullOrWhiteSpace(join.BootstrapUrl) || string.IsNullOrWhiteSpace(join.CaSha256))
+            {
+                throw new InvalidOperationException($"{EdgeJoinOptions.Section}:Token needs {EdgeJoinOptions.Section}:BootstrapUrl and {EdgeJoinOptions.Section}:CaSha256 (both in the answer of POST /v1/join-tokens).");
+            }
+            return (new JoinDocument("", token, null, DateTimeOffset.MaxValue, TrustDomain, join.BootstrapUrl, join.CaSha256), false);
+        }
+        if (!File.Exists(JoinFile))
+        {
+            return (null, true);
+        }
+        var document = JsonSerializer.Deserialize<JoinDocument>(File.ReadAllText(JoinFile), Json);
+        return (document, true);
+    }
+
+    private void Install(BootstrapClient.Issued issued)
+    {
+        identity.Set(new NodeIdentity.Snapshot(issued.Id, issued.Certificate, issued.Bundles, issued.ExpiresAt));
+        LogIssued(logger, issued.Id.ToString(), issued.ExpiresAt);
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Edge SVID {SpiffeId} granted, valid until {ExpiresAt:O}")]
+    private static partial void LogIssued(ILogger logger, string spiffeId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Waiting for a join document at {Path}")]
+    private static partial void LogWaitingForFile(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Renewing the edge SVID failed: {Error}")]
+    private static partial void LogRenewFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Joining the cluster failed, retrying: {Error}")]
+    private static partial void LogJoinRetry(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "This edge is revoked; it will not renew its SVID: {Error}")]
+    private static partial void LogRevoked(ILogger logger, string error);
+}
