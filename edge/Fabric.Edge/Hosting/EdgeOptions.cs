@@ -29,9 +29,6 @@ public sealed class EdgeOptions
     /// <summary>A cached credential is dropped this long before its lease ends.</summary>
     public TimeSpan CredentialSafetyMargin { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Lifetime of the edge's own SVID; it renews at two thirds.</summary>
-    public TimeSpan SvidTtl { get; set; } = TimeSpan.FromHours(24);
-
     /// <summary>DNS names in the edge's serving SVID.</summary>
     public string[] DnsNames { get; set; } = ["localhost"];
 

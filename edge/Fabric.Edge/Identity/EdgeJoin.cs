@@ -25,6 +25,7 @@ internal sealed partial class EdgeJoin(
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private Uri? _bootstrap;
+    private DateTimeOffset _issuedAt;
 
     private string TrustDomain => configuration["Fabric:TrustDomain"] ?? "fabric.local";
 
@@ -76,9 +77,9 @@ internal sealed partial class EdgeJoin(
     {
         while (!stoppingToken.IsCancellationRequested && !Revoked)
         {
+            // Two thirds into the lifetime as granted (notBefore is backdated for clock skew, so not from the certificate).
             var current = identity.Current;
-            var lifetime = current.ExpiresAt - current.Certificate.NotBefore.ToUniversalTime();
-            var wait = current.ExpiresAt - (lifetime / 3) - time.GetUtcNow();
+            var wait = _issuedAt + ((current.ExpiresAt - _issuedAt) * 2 / 3) - time.GetUtcNow();
             try
             {
                 await Task.Delay(wait > TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), time, stoppingToken);
@@ -130,6 +131,7 @@ internal sealed partial class EdgeJoin(
 
     private void Install(BootstrapClient.Issued issued)
     {
+        _issuedAt = time.GetUtcNow();
         identity.Set(new NodeIdentity.Snapshot(issued.Id, issued.Certificate, issued.Bundles, issued.ExpiresAt));
         LogIssued(logger, issued.Id.ToString(), issued.ExpiresAt);
     }

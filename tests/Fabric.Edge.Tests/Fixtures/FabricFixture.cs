@@ -61,6 +61,7 @@ public class FabricFixture : IAsyncLifetime
     public int GatewayPort { get; } = FreePort.Next();
     public string ClusterId => $"e2e-{SiloPort}";
     public IServiceProvider SiloServices => _silo!.Services;
+    public string DataDirectory => _dataDirectory;
 
     private string[] Shared =>
     [

@@ -214,6 +214,28 @@ public sealed class EdgeAttestationTests(FabricFixture fabric)
     }
 
     [Fact]
+    public async Task The_local_join_file_is_private_holds_an_unused_token_and_is_replaced_once_used()
+    {
+        var path = Path.Combine(fabric.DataDirectory, "edge-join.json");
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+        var local = JsonSerializer.Deserialize<JoinDocument>(await File.ReadAllTextAsync(path), Json)!;
+        var tokens = await fabric.Admin.GetFromJsonAsync<JsonElement[]>("/v1/join-tokens", Json);
+        // The fixture's own edge joined through an earlier one, now used; the file holds a fresh, unbound one.
+        Assert.Contains(tokens!, t => t.GetProperty("usedBy").ValueKind == JsonValueKind.String && t.GetProperty("usedBy").GetString() == "e2e");
+        Assert.Equal("pending", tokens!.Single(t => t.GetProperty("tokenId").GetString() == local.TokenId).GetProperty("state").GetString());
+
+        var name = EdgeName("local");
+        await JoinAsync(local, name);
+
+        var replaced = JsonSerializer.Deserialize<JoinDocument>(await File.ReadAllTextAsync(path), Json)!;
+        Assert.NotEqual(local.TokenId, replaced.TokenId);
+        Assert.Equal("join-token-used", (await Assert.ThrowsAsync<BootstrapClient.RefusedException>(() => JoinAsync(local, EdgeName("replay")))).Reason);
+    }
+
+    [Fact]
     public async Task Revoking_an_edge_that_never_existed_is_a_404()
     {
         using var response = await fabric.Admin.DeleteAsync($"/v1/edges/{EdgeName("ghost")}");
