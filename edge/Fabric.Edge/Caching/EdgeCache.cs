@@ -203,6 +203,9 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
             case InvalidationKind.Credential:
                 _credentials.Clear();
                 break;
+            case InvalidationKind.Bundle:
+                // Nothing cached depends on the trust bundle (the subscriber installs the new one).
+                break;
             default:
                 InvalidateAll();
                 break;

@@ -24,28 +24,28 @@ internal sealed partial class InvalidationSubscriber(
     private Guid? _epoch;
     private bool _revoked;
 
-    public Task OnInvalidatedAsync(Invalidation invalidation)
+    public async Task OnInvalidatedAsync(Invalidation invalidation)
     {
         if (invalidation.Kind == InvalidationKind.Bundle)
         {
-            _ = services.GetRequiredService<EdgeJoin>().RefreshBundleAsync();
+            // Awaited: the acknowledgement means "installed", which a CA rotation waits for before it switches.
+            await services.GetRequiredService<EdgeJoin>().RefreshBundleAsync(invalidation.Version);
         }
         if (invalidation.Kind == InvalidationKind.EdgeRevoked)
         {
             if (invalidation.Key != options.Value.Name)
             {
-                return Task.CompletedTask;
+                return;
             }
             // This edge is revoked: nothing it cached may be trusted again. The cluster cuts its links next;
             // every decision from now on needs the cluster, which no longer answers it: fail closed.
             _revoked = true;
             cache.LoseSubscription();
             LogRevoked(logger);
-            return Task.CompletedTask;
+            return;
         }
         cache.Invalidate(invalidation);
         LogInvalidated(logger, invalidation.Kind, invalidation.Key);
-        return Task.CompletedTask;
     }
 
     public override async Task StartAsync(CancellationToken cancellationToken)

@@ -26,6 +26,8 @@ internal sealed partial class EdgeJoin(
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private Uri? _bootstrap;
     private DateTimeOffset _issuedAt;
+    private readonly Lock _bundleLock = new();
+    private long _bundleSequence;
 
     private string TrustDomain => configuration["Fabric:TrustDomain"] ?? "fabric.local";
 
@@ -102,12 +104,31 @@ internal sealed partial class EdgeJoin(
         }
     }
 
-    /// <summary>Re-reads the trust bundle (after a bundle push) and keeps the current SVID.</summary>
-    public async Task RefreshBundleAsync()
+    /// <summary>
+    /// Re-reads the trust bundle (after a bundle push, <paramref name="atLeast"/> its sequence) and keeps the current
+    /// SVID. A bundle older than the one installed is ignored: the sequence only grows.
+    /// </summary>
+    public async Task RefreshBundleAsync(long atLeast = 0)
     {
-        var current = identity.Current;
-        var pem = await services.GetRequiredService<IClusterClient>().Authority(TrustDomain).GetBundlePemAsync();
-        identity.Set(current with { Bundles = TrustBundleSet.FromPem(TrustDomain, pem) });
+        var bundle = await services.GetRequiredService<IClusterClient>().Authority(TrustDomain).GetBundleAsync();
+        lock (_bundleLock)
+        {
+            if (bundle.Sequence < Math.Max(_bundleSequence, atLeast))
+            {
+                LogStaleBundle(logger, bundle.Sequence, Math.Max(_bundleSequence, atLeast));
+                return;
+            }
+            _bundleSequence = bundle.Sequence;
+            identity.Set(identity.Current with { Bundles = TrustBundleSet.FromPem(TrustDomain, bundle.Pem) });
+        }
+        LogBundle(logger, bundle.Sequence);
+    }
+
+    /// <summary>Renews the SVID now (after a CA rotation, so the edge chains to the new root without waiting for two thirds).</summary>
+    public async Task RenewNowAsync(CancellationToken cancellationToken = default)
+    {
+        var edge = edgeOptions.Value;
+        Install(await BootstrapClient.RenewAsync(_bootstrap!, identity.Current, edge.DnsNames, edge.IpAddresses, time, cancellationToken));
     }
 
     private (JoinDocument? Document, bool FromFile) ReadJoinDocument()
@@ -147,6 +168,12 @@ internal sealed partial class EdgeJoin(
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Joining the cluster failed, retrying: {Error}")]
     private static partial void LogJoinRetry(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Trust bundle sequence {Sequence} installed")]
+    private static partial void LogBundle(ILogger logger, long sequence);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Ignored a trust bundle with sequence {Sequence}: {Known} or newer is known")]
+    private static partial void LogStaleBundle(ILogger logger, long sequence, long known);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "This edge is revoked; it will not renew its SVID: {Error}")]
     private static partial void LogRevoked(ILogger logger, string error);

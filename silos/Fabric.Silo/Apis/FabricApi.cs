@@ -53,6 +53,7 @@ public static class FabricApi
         admin.MapWorkloadsApi();
         admin.MapSvidsApi();
         admin.MapEdgesApi();
+        admin.MapCaApi();
         admin.MapDecisionsApi();
         admin.MapAuditApi();
         app.MapGroup("/v1").AddEndpointFilter<ClusterCallFilter>().MapBundleApi();

@@ -103,6 +103,33 @@ internal static class IdentityApi
             .WithSummary("Get the trust bundle (PEM); public, no credentials needed");
     }
 
-    private static async Task<ContentHttpResult> GetTrustBundle(IGrainFactory grains, IOptions<TrustDomainOptions> trust) =>
-        TypedResults.Text(await grains.Authority(trust.Value.TrustDomain).GetBundlePemAsync(), "application/x-pem-file");
+    private static async Task<ContentHttpResult> GetTrustBundle(HttpContext context, IGrainFactory grains, IOptions<TrustDomainOptions> trust)
+    {
+        var bundle = await grains.Authority(trust.Value.TrustDomain).GetBundleAsync();
+        // Clients that cache the bundle compare sequences: it only grows (every root change increments it).
+        context.Response.Headers["Fabric-Bundle-Sequence"] = bundle.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Text(bundle.Pem, "application/x-pem-file");
+    }
+
+    public static void MapCaApi(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/ca", GetCaStatus)
+            .WithName(nameof(GetCaStatus))
+            .WithSummary("Get the CA's roots (active, prepared, retiring) and the bundle sequence");
+        v1.MapPost("/ca:rotate", RotateCa)
+            .WithName(nameof(RotateCa))
+            .WithSummary("Rotate the CA's root without downtime: returns once issuance switched to the new root");
+    }
+
+    private static async Task<Ok<CaStatus>> GetCaStatus(IGrainFactory grains, IOptions<TrustDomainOptions> trust) =>
+        TypedResults.Ok(await grains.Authority(trust.Value.TrustDomain).GetStatusAsync());
+
+    private static async Task<Results<Ok<CaStatus>, ProblemHttpResult>> RotateCa(IGrainFactory grains, IOptions<TrustDomainOptions> trust)
+    {
+        var status = await grains.Authority(trust.Value.TrustDomain).RotateAsync();
+        return status.Refusal is null
+            ? TypedResults.Ok(status)
+            : TypedResults.Problem(detail: status.Refusal, statusCode: StatusCodes.Status409Conflict,
+                extensions: new Dictionary<string, object?> { ["reason"] = "rotation-in-progress", ["sequence"] = status.Sequence });
+    }
 }

@@ -56,7 +56,7 @@ internal sealed partial class BootstrapEndpoints(
     }
 
     public async Task<ContentHttpResult> Bundle() =>
-        TypedResults.Text((await store.GetOrCreateAsync(TrustDomain)).CertificatePem, "application/x-pem-file");
+        TypedResults.Text((await store.GetAsync(TrustDomain)).BundlePem, "application/x-pem-file");
 
     public async Task<Results<Ok<SvidGrant>, ValidationProblem, ProblemHttpResult>> RenewAsync(HttpContext context)
     {
@@ -90,9 +90,9 @@ internal sealed partial class BootstrapEndpoints(
             return ApiBody.Field("csr", "a PEM PKCS#10 certificate signing request for the edge's own key is required");
         }
         SignedSvid signed;
+        var ca = await store.GetOrCreateAsync(TrustDomain);
         try
         {
-            var ca = await store.GetOrCreateAsync(TrustDomain);
             signed = SvidIssuer.SignCsr(ca, new SvidRequest(id.ToString(), options.Value.EdgeSvidTtl, dnsNames ?? [], ipAddresses ?? []), csr, time.GetUtcNow());
         }
         catch (ArgumentException ex)
@@ -113,6 +113,8 @@ internal sealed partial class BootstrapEndpoints(
             LogRefused(logger, id.ToString(), BootstrapReasons.Of(admission));
             return Refuse(BootstrapReasons.Of(admission), BootstrapReasons.Describe(admission));
         }
+        // The root stays in the bundle until this SVID has expired, should it retire first.
+        await store.RecordLeafAsync(TrustDomain, ca.CertificatePem, signed.ExpiresAt);
         LogGranted(logger, id.ToString(), signed.ExpiresAt);
         return TypedResults.Ok(new SvidGrant(id.ToString(), signed.CertificatePem, signed.BundlePem, signed.ExpiresAt));
     }

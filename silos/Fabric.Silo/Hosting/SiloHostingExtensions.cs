@@ -45,6 +45,7 @@ public static class SiloHostingExtensions
         builder.Services.AddCaStore(builder.Configuration);
         // After the silo (hosted services start in registration order): revocations, then the bootstrap endpoint.
         builder.Services.AddHostedService<EdgeRevocationWatcher>();
+        builder.Services.AddHostedService<CaWatcher>();
         builder.Services.Configure<BootstrapOptions>(builder.Configuration.GetSection(BootstrapOptions.Section));
         builder.Services.AddSingleton<JoinTokenIssuer>();
         builder.Services.AddSingleton<LocalJoinFile>();

@@ -1,36 +1,165 @@
+using System.Security.Cryptography.X509Certificates;
 using Fabric.Contracts.Identity;
+using Microsoft.Extensions.Logging;
 
 namespace Fabric.Silo.Identity;
 
 /// <summary>
-/// The CA of one trust domain (grain key = trust domain name, e.g. <c>fabric.local</c>), over the
-/// cluster's <see cref="CaStore"/>: every activation, on any silo, signs with the same root, the one the
-/// silos' own SVIDs chain to, so the bundle edges trust stays stable.
+/// The CA of one trust domain (grain key = trust domain name, e.g. <c>fabric.local</c>), over the cluster's
+/// <see cref="CaStore"/>: every activation, on any silo, signs with the same active root, the one the silos'
+/// own SVIDs chain to, and serves the same bundle.
 /// </summary>
 /// <remarks>
-/// The root lives <see cref="CaStore.RootValidity"/> (1 year): long enough that a dev cluster does not
-/// fall over, short enough to bound a leaked key. Leaves are clipped to the root's expiry, so SVID
-/// lifetimes shrink in its last 30 days. Root rotation (a second root published in the bundle
-/// before the first expires) is not implemented yet; past expiry IssueAsync fails closed.
+/// <para>Rotation without downtime (<see cref="RotateAsync"/>):</para>
+/// <code>
+///  1 prepare  a new root joins the bundle (prepared)     sequence+1 ─► silos reload, edges refresh (acknowledged)
+///  2 switch   the new root signs, the old one retires   sequence+1 ─► silos reload, edges refresh
+///  3 retire   once the last SVID the old root signed    sequence+1 ─► (MaintainAsync, every silo's watcher,
+///             has expired, it leaves the bundle                        every 30 s)
+/// </code>
+/// An SVID from the old root keeps validating until it expires; a new one chains to the new root. A root lives
+/// <see cref="CaStore.RootValidity"/> (1 year); <see cref="MaintainAsync"/> starts a rotation when the active
+/// root has less than <see cref="AutoRotateBefore"/> left, so leaves (clipped to their root's expiry) never shrink
+/// to nothing and the CA never falls over at its anniversary.
 /// </remarks>
-public sealed class CertificateAuthorityGrain(CaStore store, TimeProvider time) : Grain, ICertificateAuthorityGrain
+public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvider time, ILogger<CertificateAuthorityGrain> logger)
+    : Grain, ICertificateAuthorityGrain
 {
-    private CaMaterial? _ca;
+    public static readonly TimeSpan AutoRotateBefore = TimeSpan.FromDays(90);
+    private static readonly TimeSpan NotifyTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan WatchLifetime = TimeSpan.FromMinutes(2);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    private readonly Dictionary<ICaObserver, DateTimeOffset> _watchers = [];
+    private string _trustDomain = "";
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var trustDomain = this.GetPrimaryKeyString();
-        if (!SpiffeId.IsValidTrustDomain(trustDomain))
+        _trustDomain = this.GetPrimaryKeyString();
+        if (!SpiffeId.IsValidTrustDomain(_trustDomain))
         {
-            throw new ArgumentException($"'{trustDomain}' is not a valid trust domain name");
+            throw new ArgumentException($"'{_trustDomain}' is not a valid trust domain name");
         }
-        _ca = await store.GetOrCreateAsync(trustDomain, cancellationToken);
+        return Task.CompletedTask;
     }
 
-    public ValueTask<string> GetBundlePemAsync() => ValueTask.FromResult(Ca.CertificatePem);
+    public async ValueTask<string> GetBundlePemAsync() => (await store.GetAsync(_trustDomain)).BundlePem;
 
-    public ValueTask<IssuedSvid> IssueAsync(SvidRequest request) =>
-        ValueTask.FromResult(SvidIssuer.Issue(Ca, request, time.GetUtcNow()));
+    public async ValueTask<TrustBundle> GetBundleAsync()
+    {
+        var set = await store.GetAsync(_trustDomain);
+        return new TrustBundle(set.Sequence, set.BundlePem);
+    }
 
-    private CaMaterial Ca => _ca ?? throw new InvalidOperationException("the CA grain is not activated");
+    public async ValueTask<IssuedSvid> IssueAsync(SvidRequest request)
+    {
+        var signing = await store.GetOrCreateAsync(_trustDomain);
+        var issued = SvidIssuer.Issue(signing, request, time.GetUtcNow());
+        await store.RecordLeafAsync(_trustDomain, signing.CertificatePem, issued.ExpiresAt);
+        return issued;
+    }
+
+    public async ValueTask<CaStatus> GetStatusAsync() => Status(await store.ReloadAsync(_trustDomain));
+
+    public async ValueTask<CaStatus> RotateAsync()
+    {
+        var now = time.GetUtcNow();
+        var created = SvidIssuer.CreateRoot(_trustDomain, now, CaStore.RootValidity);
+        var prepared = await store.UpdateAsync(_trustDomain, set => set.Roots.Count > 1
+            ? null
+            : set with { Roots = [.. set.Roots, new CaRoot(created.CertificatePem, created.PrivateKeyPem, CaRootState.Prepared, now)] });
+        if (!prepared.Roots.Any(r => r.CertificatePem == created.CertificatePem))
+        {
+            return Status(prepared, "a rotation is in progress: the previous root retires once every SVID it signed has expired (see retireAfter)");
+        }
+        LogPhase(logger, _trustDomain, "prepared", prepared.Sequence);
+        await AnnounceAsync(prepared);
+
+        var switched = await store.UpdateAsync(_trustDomain, set => set with
+        {
+            Roots = [.. set.Roots.Select(root => root.State switch
+            {
+                CaRootState.Active => root with { State = CaRootState.Retiring, RetireAfter = Later(now, root.MaxLeafExpiry) + store.LeafExpirySlack },
+                CaRootState.Prepared when root.CertificatePem == created.CertificatePem => root with { State = CaRootState.Active },
+                _ => root,
+            })],
+        });
+        LogPhase(logger, _trustDomain, "switched", switched.Sequence);
+        await AnnounceAsync(switched);
+        return Status(switched);
+    }
+
+    public async ValueTask<CaStatus> MaintainAsync()
+    {
+        var now = time.GetUtcNow();
+        var set = await store.ReloadAsync(_trustDomain);
+        var done = set.Roots
+            .Where(r => r.State == CaRootState.Retiring && now >= r.RetireAfter && now >= Later(DateTimeOffset.MinValue, r.MaxLeafExpiry) + store.LeafExpirySlack)
+            .Select(r => r.CertificatePem)
+            .ToHashSet(StringComparer.Ordinal);
+        if (done.Count > 0)
+        {
+            set = await store.UpdateAsync(_trustDomain, s => s with { Roots = [.. s.Roots.Where(r => !done.Contains(r.CertificatePem))] });
+            LogPhase(logger, _trustDomain, "retired", set.Sequence);
+            await AnnounceAsync(set);
+        }
+        using (var active = X509Certificate2.CreateFromPem(set.Active.CertificatePem))
+        {
+            if (set.Roots.Count == 1 && active.NotAfter.ToUniversalTime() - now.UtcDateTime < AutoRotateBefore)
+            {
+                return await RotateAsync();
+            }
+        }
+        return Status(set);
+    }
+
+    public async ValueTask<long> WatchAsync(ICaObserver observer)
+    {
+        var now = time.GetUtcNow();
+        foreach (var stale in _watchers.Where(w => now - w.Value > WatchLifetime).Select(w => w.Key).ToList())
+        {
+            _watchers.Remove(stale);
+        }
+        _watchers[observer] = now;
+        DelayDeactivation(WatchLifetime);
+        return (await store.GetAsync(_trustDomain)).Sequence;
+    }
+
+    /// <summary>Silos first (their links validate with the bundle they hold), then edges through the hub; both acknowledged.</summary>
+    private async Task AnnounceAsync(CaSet set)
+    {
+        var watchers = _watchers.Keys.ToArray();
+        var told = await Task.WhenAll(watchers.Select(async w =>
+        {
+            try
+            {
+                await w.OnCaChangedAsync(set.Sequence).WaitAsync(NotifyTimeout);
+                return true;
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+        }));
+        for (var i = 0; i < watchers.Length; i++)
+        {
+            if (!told[i])
+            {
+                _watchers.Remove(watchers[i]);
+            }
+        }
+        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Bundle, _trustDomain, set.Sequence));
+    }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } value && value > a ? value : a;
+
+    private static CaStatus Status(CaSet set, string? refusal = null) => new(set.Sequence, [.. set.Roots.Select(root =>
+    {
+        using var certificate = X509Certificate2.CreateFromPem(root.CertificatePem);
+        return new CaRootInfo(root.Sha256, root.State.ToString().ToLowerInvariant(),
+            new DateTimeOffset(certificate.NotBefore.ToUniversalTime()), new DateTimeOffset(certificate.NotAfter.ToUniversalTime()),
+            root.RetireAfter, root.MaxLeafExpiry);
+    })], refusal);
+
+    [LoggerMessage(EventId = 1440, Level = LogLevel.Warning, Message = "CA of {TrustDomain}: root {Phase}, bundle sequence {Sequence}")]
+    private static partial void LogPhase(ILogger logger, string trustDomain, string phase, long sequence);
 }

@@ -81,6 +81,7 @@ internal sealed partial class SiloIdentityService(
             ? ["127.0.0.1", cluster.AdvertisedAddress().ToString()]
             : ["127.0.0.1"];
         var issued = SvidIssuer.Issue(ca, new SvidRequest(id.ToString(), options.Value.SvidTtl, ["localhost"], addresses), time.GetUtcNow());
+        await store.RecordLeafAsync(td, ca.CertificatePem, issued.ExpiresAt, cancellationToken);
         identity.Set(new NodeIdentity.Snapshot(
             id,
             SvidPem.LoadCertificate(issued.CertificatePem, issued.PrivateKeyPem),

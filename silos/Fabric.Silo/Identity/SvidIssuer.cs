@@ -147,7 +147,7 @@ public static class SvidIssuer
         {
             throw new InvalidOperationException($"the CA minted an SVID that fails validation: {validation.Error}");
         }
-        return new SignedSvid(leaf.ExportCertificatePem(), root.ExportCertificatePem(), AsInstant(leaf.NotAfter));
+        return new SignedSvid(leaf.ExportCertificatePem(), ca.BundlePem, AsInstant(leaf.NotAfter));
     }
 
     // 16 random bytes, top bit clear (positive, RFC 5280 §4.1.2.2) and second-highest bit set so

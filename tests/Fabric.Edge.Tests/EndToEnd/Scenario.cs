@@ -18,7 +18,7 @@ internal sealed class Scenario
     public required X509Certificate2 Certificate { get; init; }
 
     /// <summary>Registers a server with a local credential, and a policy for a fresh agent with <paramref name="rules"/>.</summary>
-    public static async Task<Scenario> CreateAsync(FabricFixture fabric, Func<string, object[]> rules, Uri? upstream = null, string? identity = null)
+    public static async Task<Scenario> CreateAsync(FabricFixture fabric, Func<string, object[]> rules, Uri? upstream = null, string? identity = null, int svidTtlSeconds = 3600)
     {
         var server = FabricFixture.Unique("srv");
         var secret = FabricFixture.Unique("key");
@@ -41,7 +41,7 @@ internal sealed class Scenario
             SecretValue = value,
             Policy = policy,
             Agent = agent,
-            Certificate = await fabric.MintSvidAsync(agent),
+            Certificate = await fabric.MintSvidAsync(agent, svidTtlSeconds),
         };
     }
 

@@ -56,4 +56,54 @@ public sealed class CaStoreTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_ca_file_in_the_first_single_root_format_reads_as_one_active_root()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "fabric-castore-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var store = new FileCaStore(directory, Protector, TimeProvider.System);
+            var created = await store.GetAsync("legacy.test");
+            using (var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(store.PathFor("legacy.test"))))
+            {
+                var root = json.RootElement.GetProperty("roots")[0];
+                var legacy = $$"""{"certificatePem":{{root.GetProperty("certificatePem").GetRawText()}},"key":{{root.GetProperty("key").GetRawText()}},"createdAt":"2026-11-30T00:00:00+00:00"}""";
+                await File.WriteAllTextAsync(store.PathFor("legacy.test"), legacy);
+            }
+
+            var read = await new FileCaStore(directory, Protector, TimeProvider.System).GetAsync("legacy.test");
+
+            Assert.Equal(1, read.Sequence);
+            Assert.Equal(created.Active.CertificatePem, Assert.Single(read.Roots).CertificatePem);
+            Assert.Equal(CaRootState.Active, read.Active.State);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_changes_never_lose_one_and_the_sequence_counts_each()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "fabric-castore-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var store = new FileCaStore(directory, Protector, TimeProvider.System);
+            var first = await store.GetAsync("cas.test");
+            var expiries = Enumerable.Range(1, 8).Select(i => DateTimeOffset.UtcNow.AddHours(i)).ToArray();
+
+            await Task.WhenAll(expiries.Select(e => Task.Run(() => store.UpdateAsync("cas.test", set =>
+                set with { Roots = [.. set.Roots.Select(r => r.MaxLeafExpiry is { } m && m >= e ? r : r with { MaxLeafExpiry = e })] }))));
+
+            var last = await store.ReloadAsync("cas.test");
+            Assert.Equal(expiries.Max(), last.Active.MaxLeafExpiry);
+            Assert.InRange(last.Sequence, first.Sequence + 1, first.Sequence + expiries.Length);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }

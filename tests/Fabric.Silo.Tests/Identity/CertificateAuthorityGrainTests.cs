@@ -55,14 +55,17 @@ public sealed class CertificateAuthorityGrainTests(ClusterFixture fixture)
         var text = await File.ReadAllTextAsync(path);
         Assert.DoesNotContain("PRIVATE KEY", text, StringComparison.Ordinal);
         using var json = System.Text.Json.JsonDocument.Parse(text);
-        Assert.Equal(bundle, json.RootElement.GetProperty("certificatePem").GetString());
-        var key = json.RootElement.GetProperty("key");
+        Assert.Equal(1, json.RootElement.GetProperty("sequence").GetInt64());
+        var root = Assert.Single(json.RootElement.GetProperty("roots").EnumerateArray());
+        Assert.Equal("Active", root.GetProperty("state").GetString());
+        Assert.Equal(bundle.Trim(), root.GetProperty("certificatePem").GetString()!.Trim());
+        var key = root.GetProperty("key");
         var encrypted = new Fabric.Silo.Secrets.EncryptedValue(
             key.GetProperty("nonce").GetBytesFromBase64(), key.GetProperty("ciphertext").GetBytesFromBase64(), key.GetProperty("tag").GetBytesFromBase64());
         var protector = new Fabric.Silo.Secrets.LocalSecretProtector(ClusterFixture.LocalSecretKey);
         var keyPem = protector.Decrypt(CaStore.KeyContext(trustDomain), encrypted);
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", keyPem, StringComparison.Ordinal);
-        using var withKey = X509Certificate2.CreateFromPem(bundle, keyPem);
+        using var withKey = X509Certificate2.CreateFromPem(root.GetProperty("certificatePem").GetString()!, keyPem);
         Assert.True(withKey.HasPrivateKey);
         // Bound to its trust domain: the same ciphertext does not decrypt as another domain's key.
         Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() => protector.Decrypt(CaStore.KeyContext("other.test"), encrypted));
