@@ -28,6 +28,8 @@ public sealed record AuditRecord
     [Id(17)] public int Status { get; init; }
     /// <summary>How many times the spliced credential (in any encoding the edge scans for) was masked out of the answer.</summary>
     [Id(18)] public int CredentialReflected { get; init; }
+    /// <summary>How the caller proved its SPIFFE ID: <c>x509-svid</c> (mTLS) or <c>jwt-svid</c> (a bearer token); null before any identity.</summary>
+    [Id(19)] public string? Auth { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -27,6 +27,11 @@ public interface ICertificateAuthorityGrain : IGrainWithStringKey
     [AlwaysInterleave]
     ValueTask<IssuedSvid> IssueAsync(SvidRequest request);
 
+    /// <summary>Issues a JWT-SVID (ES256, the active root's JWT key) for at most 10 minutes.</summary>
+    [Alias("IssueJwt")]
+    [AlwaysInterleave]
+    ValueTask<IssuedJwtSvid> IssueJwtAsync(JwtSvidRequest request);
+
     [Alias("Status")]
     [AlwaysInterleave]
     ValueTask<CaStatus> GetStatusAsync();
@@ -56,7 +61,23 @@ public interface ICaObserver : IGrainObserver
 }
 
 [GenerateSerializer, Immutable, Alias("fabric.trust-bundle")]
-public sealed record TrustBundle([property: Id(0)] long Sequence, [property: Id(1)] string Pem);
+public sealed record TrustBundle(
+    [property: Id(0)] long Sequence,
+    [property: Id(1)] string Pem,
+    [property: Id(2)] IReadOnlyList<Fabric.Contracts.Identity.JwtKey> JwtKeys);
+
+[GenerateSerializer, Immutable, Alias("fabric.jwt-svid-request")]
+public sealed record JwtSvidRequest(
+    [property: Id(0)] string SpiffeId,
+    [property: Id(1)] IReadOnlyList<string> Audience,
+    [property: Id(2)] TimeSpan Ttl);
+
+/// <summary>A signed JWT-SVID. ToString hides the token: it is a bearer credential.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.issued-jwt-svid")]
+public sealed record IssuedJwtSvid([property: Id(0)] string Token, [property: Id(1)] DateTimeOffset ExpiresAt)
+{
+    public override string ToString() => $"IssuedJwtSvid(expires={ExpiresAt:O}, token=***)";
+}
 
 [GenerateSerializer, Immutable, Alias("fabric.ca-status")]
 public sealed record CaStatus(

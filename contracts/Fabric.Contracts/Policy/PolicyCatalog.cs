@@ -60,7 +60,7 @@ public sealed class PolicyCatalog
                 var rule = document.Rules[i];
                 if (Glob.IsMatch(rule.Server, server))
                 {
-                    (rules ??= []).Add(new GrantedRule(document.Name, i, rule));
+                    (rules ??= []).Add(new GrantedRule(document.Name, i, rule, document.Auth == PolicyAuth.Mtls));
                 }
             }
         }

@@ -1,11 +1,26 @@
 namespace Fabric.Contracts.Policy;
 
-/// <summary>A named policy: who it applies to (SPIFFE ID patterns) and what it allows or denies.</summary>
+/// <summary>
+/// A named policy: who it applies to (SPIFFE ID patterns) and what it allows or denies. With
+/// <see cref="Auth"/> <c>mtls</c> its allow rules apply only to callers that proved their ID with an X.509-SVID
+/// (not a bearer JWT-SVID); its deny rules apply to every caller, so the setting can only ever take access away.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.policy")]
 public sealed record PolicyDocument(
     [property: Id(0)] string Name,
     [property: Id(1)] IReadOnlyList<string> Subjects,
-    [property: Id(2)] IReadOnlyList<PolicyRule> Rules);
+    [property: Id(2)] IReadOnlyList<PolicyRule> Rules,
+    [property: Id(3)] PolicyAuth Auth = PolicyAuth.Any);
+
+/// <summary>How a caller must have proved its SPIFFE ID for a policy's allow rules to apply.</summary>
+[GenerateSerializer, Alias("fabric.policy-auth")]
+public enum PolicyAuth
+{
+    /// <summary>An X.509-SVID (mTLS) or a JWT-SVID.</summary>
+    Any = 0,
+    /// <summary>An X.509-SVID only.</summary>
+    Mtls = 1,
+}
 
 /// <summary>
 /// One rule: on <see cref="Server"/> (a glob), <see cref="Effect"/> applies to the named tools,

@@ -14,6 +14,18 @@ public sealed record WorkloadGrant(
     /// <summary>A grant that allows nothing: for a workload or server the fabric does not know.</summary>
     public static WorkloadGrant None { get; } = new(0, Enabled: false, []);
 
+    // Per grant instance (reference identity, so record equality is untouched); collected with the grant.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<WorkloadGrant, WorkloadGrant> BearerViews = [];
+
+    /// <summary>
+    /// This grant for a caller that proved its ID with a bearer JWT-SVID: the allow rules of <c>auth: mtls</c>
+    /// policies dropped, every deny rule kept. Computed once per grant.
+    /// </summary>
+    public WorkloadGrant ForBearer() => BearerViews.GetValue(this, static grant =>
+        grant.Rules.Any(r => r.MtlsOnly && r.Rule.Effect == PolicyEffect.Allow)
+            ? grant with { Rules = [.. grant.Rules.Where(r => !(r.MtlsOnly && r.Rule.Effect == PolicyEffect.Allow))] }
+            : grant);
+
     /// <summary>True when some allow rule names the server: the gate for protocol methods.</summary>
     public bool AllowsServer
     {
@@ -50,9 +62,10 @@ public sealed record WorkloadGrant(
     }
 }
 
-/// <summary>A rule with the policy it came from and its index in that policy.</summary>
+/// <summary>A rule with the policy it came from and its index in that policy; <see cref="MtlsOnly"/> from the policy's <c>auth</c>.</summary>
 [GenerateSerializer, Immutable, Alias("fabric.granted-rule")]
 public sealed record GrantedRule(
     [property: Id(0)] string Policy,
     [property: Id(1)] int Index,
-    [property: Id(2)] PolicyRule Rule);
+    [property: Id(2)] PolicyRule Rule,
+    [property: Id(3)] bool MtlsOnly = false);

@@ -52,6 +52,15 @@ internal sealed partial class InvalidationSubscriber(
     {
         _reference = cluster.CreateObjectReference<IFabricObserver>(this);
         await RenewAsync();
+        try
+        {
+            // The join gave the X.509 bundle; the JWT-SVID keys (and any newer bundle) come from the CA grain.
+            await services.GetRequiredService<EdgeJoin>().RefreshBundleAsync();
+        }
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
+        {
+            LogRenewFailed(logger, ex.Message);
+        }
         await base.StartAsync(cancellationToken);
     }
 

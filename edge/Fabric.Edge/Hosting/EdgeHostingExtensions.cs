@@ -29,6 +29,7 @@ public static class EdgeHostingExtensions
         // nor an agent handshake can happen without it.
         builder.Services.Configure<EdgeJoinOptions>(builder.Configuration.GetSection(EdgeJoinOptions.Section));
         builder.Services.AddSingleton<NodeIdentity>();
+        builder.Services.AddSingleton<JwtAuthorities>();
         builder.Services.AddSingleton<EdgeJoin>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeJoin>());
 
@@ -68,7 +69,9 @@ public static class EdgeHostingExtensions
                 var identity = services.GetRequiredService<NodeIdentity>();
                 var time = services.GetRequiredService<TimeProvider>();
                 https.ServerCertificateSelector = (_, _) => identity.Current.Certificate;
-                https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                // With JWT-SVIDs enabled a certificate may be absent (the bearer token is checked per request);
+                // one that is presented must still be a valid X.509-SVID, or the handshake fails.
+                https.ClientCertificateMode = edge.JwtSvid.Enabled ? ClientCertificateMode.AllowCertificate : ClientCertificateMode.RequireCertificate;
                 https.CheckCertificateRevocation = false;
                 https.ClientCertificateValidation = (certificate, chain, _) => ClientIdentity.Validate(identity, time, certificate, chain);
             });

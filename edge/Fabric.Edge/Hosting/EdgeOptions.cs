@@ -29,6 +29,9 @@ public sealed class EdgeOptions
     /// <summary>A cached credential is dropped this long before its lease ends.</summary>
     public TimeSpan CredentialSafetyMargin { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>JWT-SVIDs as an alternative to mTLS, for agents behind a TLS-terminating load balancer.</summary>
+    public EdgeJwtSvidOptions JwtSvid { get; set; } = new();
+
     /// <summary>DNS names in the edge's serving SVID.</summary>
     public string[] DnsNames { get; set; } = ["localhost"];
 
@@ -66,4 +69,14 @@ public sealed class EdgeOptions
         }
         return Path.Combine(Fabric.Hosting.DataDirectory.Default(), "edge-" + Name, "audit");
     }
+}
+
+/// <summary><c>Fabric:Edge:JwtSvid</c>: off unless enabled; then a request without a client certificate may carry one.</summary>
+public sealed class EdgeJwtSvidOptions
+{
+    /// <summary>Accept <c>Authorization: Bearer &lt;JWT-SVID&gt;</c> from callers without a client certificate.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The audience a token must name; default: this edge's SPIFFE ID (<c>spiffe://&lt;td&gt;/fabric/edge/&lt;name&gt;</c>).</summary>
+    public string? Audience { get; set; }
 }

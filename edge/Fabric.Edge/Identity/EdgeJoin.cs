@@ -120,6 +120,7 @@ internal sealed partial class EdgeJoin(
             }
             _bundleSequence = bundle.Sequence;
             identity.Set(identity.Current with { Bundles = TrustBundleSet.FromPem(TrustDomain, bundle.Pem) });
+            services.GetRequiredService<JwtAuthorities>().Set(JwtBundleSet.Empty.With(TrustDomain, bundle.JwtKeys));
         }
         LogBundle(logger, bundle.Sequence);
     }

@@ -6,13 +6,19 @@ using Microsoft.Extensions.Options;
 
 namespace Fabric.Edge.Identity;
 
-/// <summary>The agent as an ASP.NET Core principal: its SPIFFE ID, proven by the X.509-SVID of the mTLS handshake.</summary>
-internal sealed class SvidIdentity(SpiffeId id) : ClaimsIdentity([new Claim(ClaimType, id.ToString())], SvidAuthenticationHandler.SchemeName, ClaimType, null)
+/// <summary>
+/// The agent as an ASP.NET Core principal: its SPIFFE ID, proven by the X.509-SVID of the mTLS handshake or, where
+/// the edge accepts them, by a JWT-SVID bearer token (<see cref="Bearer"/>).
+/// </summary>
+internal sealed class SvidIdentity(SpiffeId id, bool bearer = false)
+    : ClaimsIdentity([new Claim(ClaimType, id.ToString())], SvidAuthenticationHandler.SchemeName, ClaimType, null)
 {
     /// <summary>The claim that carries the SPIFFE ID (what authorization policies and rate limiters partition by).</summary>
     public const string ClaimType = "spiffe_id";
 
     public SpiffeId Id { get; } = id;
+
+    public bool Bearer { get; } = bearer;
 }
 
 /// <summary>
@@ -22,9 +28,12 @@ internal sealed class SvidIdentity(SpiffeId id) : ClaimsIdentity([new Claim(Clai
 /// so a request on a kept-alive connection allocates only its ticket.
 /// </summary>
 internal sealed class SvidAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, NodeIdentity identity, TimeProvider time)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, NodeIdentity identity, TimeProvider time,
+    JwtAuthorities jwt, IOptions<Fabric.Edge.Hosting.EdgeOptions> edge)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
+    private const string BearerErrorKey = "fabric.bearer-error";
+
     public const string SchemeName = "x509-svid";
 
     private const string ItemKey = "fabric.principal";
@@ -44,10 +53,61 @@ internal sealed class SvidAuthenticationHandler(
                 items[ItemKey] = cached;
             }
         }
-        return Task.FromResult(cached is ClaimsPrincipal principal && !ReferenceEquals(principal, NotAdmitted)
-            ? AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName))
+        if (cached is ClaimsPrincipal principal && !ReferenceEquals(principal, NotAdmitted))
+        {
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+        }
+        return Task.FromResult(Context.Connection.ClientCertificate is null && edge.Value.JwtSvid.Enabled
+            ? AuthenticateBearer()
             : AuthenticateResult.NoResult());
     }
+
+    /// <summary>
+    /// A JWT-SVID in the one <c>Authorization: Bearer</c> header (validated per request: a token is not bound to the
+    /// connection). The audience must name this edge. The header itself never leaves the edge: the forwarder passes
+    /// only MCP headers.
+    /// </summary>
+    private AuthenticateResult AuthenticateBearer()
+    {
+        var headers = Request.Headers.Authorization;
+        if (headers.Count == 0)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        string? error;
+        if (headers.Count > 1 || headers[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            error = "exactly one Authorization: Bearer header is accepted";
+        }
+        else
+        {
+            var audience = edge.Value.JwtSvid.Audience is { Length: > 0 } configured ? configured : identity.Current.Id.ToString();
+            var validation = JwtSvid.Validate(value["Bearer ".Length..].Trim(), jwt.Current, audience, time.GetUtcNow());
+            if (validation.IsValid)
+            {
+                return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new SvidIdentity(validation.Id, bearer: true)), SchemeName));
+            }
+            error = validation.Error;
+        }
+        Context.Items[BearerErrorKey] = error;
+        return AuthenticateResult.Fail(error);
+    }
+
+    /// <summary>The answer to a request with no admitted identity: 401 naming the bearer token's fault, else 403.</summary>
+    public static Task RefuseAsync(HttpContext context)
+    {
+        if (context.Items[BearerErrorKey] is string error)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "JWT-SVID not admitted", detail: error,
+                extensions: new Dictionary<string, object?> { ["reason"] = "invalid-jwt-svid" }).ExecuteAsync(context);
+        }
+        return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Identity not admitted",
+            detail: "No valid X.509-SVID client certificate (or, where accepted, JWT-SVID bearer token) under this fabric's trust bundle.").ExecuteAsync(context);
+    }
+
+    /// <summary>True when the request's identity came from a bearer JWT-SVID.</summary>
+    public static bool IsBearer(ClaimsPrincipal user) => (user.Identity as SvidIdentity)?.Bearer == true;
 
     /// <summary>The SPIFFE ID of an authenticated request, or null.</summary>
     public static SpiffeId? WorkloadOf(ClaimsPrincipal user) => (user.Identity as SvidIdentity)?.Id;

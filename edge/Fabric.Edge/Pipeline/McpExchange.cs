@@ -33,6 +33,9 @@ internal sealed class McpExchange
     /// <summary>The caller's SPIFFE ID from its X.509-SVID; null only for a connection without one (never past the handshake).</summary>
     public SpiffeId? Workload { get; set; }
 
+    /// <summary>True when <see cref="Workload"/> came from a bearer JWT-SVID, not the handshake: <c>auth: mtls</c> policies allow it nothing.</summary>
+    public bool Bearer { get; set; }
+
     public McpServerDefinition? Server { get; set; }
 
     public WorkloadGrant Grant { get; set; } = WorkloadGrant.None;
@@ -125,5 +128,6 @@ internal sealed class McpExchange
         LeaseId = Credential?.LeaseId,
         CredentialSource = Credential?.Source,
         CredentialReflected = CredentialReflected,
+        Auth = Workload is null ? null : Bearer ? "jwt-svid" : "x509-svid",
     };
 }

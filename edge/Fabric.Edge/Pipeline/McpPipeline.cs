@@ -41,11 +41,11 @@ internal sealed class McpPipeline(
         var exchange = new McpExchange(context, server, time.GetTimestamp());
         // :: 1 Identity (the authentication scheme turned the handshake's SVID into the principal)
         exchange.Workload = SvidAuthenticationHandler.WorkloadOf(context.User);
+        exchange.Bearer = SvidAuthenticationHandler.IsBearer(context.User);
         if (exchange.Workload is null)
         {
-            // Not past a conforming handshake (the TLS layer already refuses every non-SVID): nobody to audit.
-            await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Identity not admitted",
-                detail: "The client certificate is not a valid X.509-SVID under this fabric's trust bundle.").ExecuteAsync(context);
+            // No X.509-SVID (the TLS layer refuses every other certificate) and no valid JWT-SVID: nobody to audit.
+            await SvidAuthenticationHandler.RefuseAsync(context);
             return;
         }
 

@@ -21,7 +21,7 @@ internal static class EdgePolicy
     /// <returns>The decision, and whether it is about the whole server (answered at the HTTP level).</returns>
     public static (Decision Decision, bool ServerLevel) Decide(McpExchange exchange)
     {
-        var grant = exchange.Grant;
+        var grant = exchange.Bearer ? exchange.Grant.ForBearer() : exchange.Grant;
         if (!grant.Enabled)
         {
             return (Decision.Deny(ReasonCodes.WorkloadDisabled, grant.Version), true);

@@ -24,6 +24,74 @@ internal static class IdentityApi
         v1.MapPost("/svids", MintSvid)
             .WithName(nameof(MintSvid))
             .WithSummary("Mint an X.509-SVID for a workload in this fabric's trust domain");
+        v1.MapPost("/jwt-svids", MintJwtSvid)
+            .WithName(nameof(MintJwtSvid))
+            .WithSummary("Mint a JWT-SVID (ES256, at most 10 minutes) for a workload that cannot do mTLS");
+    }
+
+    public const int MaxJwtTtlSeconds = 600;
+    public const int MaxAudiences = 10;
+
+    public sealed record JwtSvidRequestBody(string? SpiffeId, System.Text.Json.JsonElement? Audience, int? TtlSeconds);
+
+    /// <summary>A JWT-SVID and when it expires. ToString hides the token: it is a bearer credential.</summary>
+    public sealed record JwtSvidResponse(string Token, DateTimeOffset ExpiresAt)
+    {
+        public override string ToString() => $"JwtSvidResponse(expires={ExpiresAt:O}, token=***)";
+    }
+
+    private static async Task<Results<Ok<JwtSvidResponse>, ValidationProblem, ProblemHttpResult>> MintJwtSvid(
+        HttpContext context, IGrainFactory grains, IOptions<TrustDomainOptions> trust)
+    {
+        var (body, invalid, tooLarge) = await ApiBody.ReadAsync<JwtSvidRequestBody>(context);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+        var errors = new Dictionary<string, string[]>();
+        if (CheckWorkloadId(body!.SpiffeId, trust.Value.TrustDomain) is { } idError)
+        {
+            errors["spiffeId"] = [idError];
+        }
+        var audience = ReadAudience(body.Audience, out var audienceError);
+        if (audienceError is not null)
+        {
+            errors["audience"] = [audienceError];
+        }
+        var ttl = body.TtlSeconds ?? 300;
+        if (ttl is <= 0 or > MaxJwtTtlSeconds)
+        {
+            errors["ttlSeconds"] = [$"ttlSeconds must be between 1 and {MaxJwtTtlSeconds}"];
+        }
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        var issued = await grains.Authority(trust.Value.TrustDomain).IssueJwtAsync(new JwtSvidRequest(body.SpiffeId!, audience!, TimeSpan.FromSeconds(ttl)));
+        return TypedResults.Ok(new JwtSvidResponse(issued.Token, issued.ExpiresAt));
+    }
+
+    /// <summary><c>audience</c>: one string or an array of 1 to 10 non-empty strings (at most 256 characters each).</summary>
+    private static string[]? ReadAudience(System.Text.Json.JsonElement? audience, out string? error)
+    {
+        error = null;
+        string[]? values = audience?.ValueKind switch
+        {
+            System.Text.Json.JsonValueKind.String => [audience.Value.GetString()!],
+            System.Text.Json.JsonValueKind.Array when audience.Value.EnumerateArray().All(a => a.ValueKind == System.Text.Json.JsonValueKind.String) =>
+                [.. audience.Value.EnumerateArray().Select(a => a.GetString()!)],
+            _ => null,
+        };
+        if (values is null || values.Length is 0 or > MaxAudiences || values.Any(v => v.Length is 0 or > 256 || v.Any(char.IsControl)))
+        {
+            error = $"audience is required: a string or an array of 1 to {MaxAudiences} non-empty strings (the SPIFFE ID of the edge that will accept it)";
+            return null;
+        }
+        return values;
     }
 
     private static async Task<Results<Ok<SvidResponse>, ValidationProblem, ProblemHttpResult>> MintSvid(
@@ -39,24 +107,12 @@ internal static class IdentityApi
             return invalid;
         }
         var errors = new Dictionary<string, string[]>();
-        if (!SpiffeId.TryParse(body!.SpiffeId, out var id, out var idError))
+        var idError = CheckWorkloadId(body!.SpiffeId, trust.Value.TrustDomain);
+        if (idError is not null)
         {
             errors["spiffeId"] = [idError];
         }
-        else if (!id.IsWorkload)
-        {
-            errors["spiffeId"] = ["an SVID's SPIFFE ID needs a path"];
-        }
-        else if (id.TrustDomain != trust.Value.TrustDomain)
-        {
-            errors["spiffeId"] = [$"this fabric's CA issues only in trust domain '{trust.Value.TrustDomain}'"];
-        }
-        else if (id.IsReserved)
-        {
-            // The edge gets its /fabric/edge/<name> SVID from the CA grain directly; the API minting
-            // one would let any admin client impersonate an edge (issue 9 §2).
-            errors["spiffeId"] = [$"'{SpiffeId.ReservedPath}' and everything under it are reserved for the fabric's own components"];
-        }
+        var id = idError is null ? SpiffeId.Parse(body.SpiffeId!) : null;
         var ttl = body.TtlSeconds ?? 3600;
         if (ttl is <= 0 or > MaxTtlSeconds)
         {
@@ -78,6 +134,26 @@ internal static class IdentityApi
         {
             return ApiBody.Field("body", ex.Message);
         }
+    }
+
+    /// <summary>Why <paramref name="value"/> is no SPIFFE ID the API mints for, or null.</summary>
+    private static string? CheckWorkloadId(string? value, string trustDomain)
+    {
+        if (!SpiffeId.TryParse(value, out var id, out var error))
+        {
+            return error;
+        }
+        if (!id.IsWorkload)
+        {
+            return "an SVID's SPIFFE ID needs a path";
+        }
+        if (id.TrustDomain != trustDomain)
+        {
+            return $"this fabric's CA issues only in trust domain '{trustDomain}'";
+        }
+        // Edges get their /fabric/edge/<name> SVID by attestation; the API minting one would let any admin
+        // client impersonate an edge (issue 9 §2).
+        return id.IsReserved ? $"'{SpiffeId.ReservedPath}' and everything under it are reserved for the fabric's own components" : null;
     }
 
     /// <summary>Runs the CA's own rule on each entry, so a refusal names the entry (<c>dnsNames[1]</c>), not the body.</summary>

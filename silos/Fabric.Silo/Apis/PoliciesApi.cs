@@ -6,7 +6,7 @@ namespace Fabric.Silo.Apis;
 /// <summary><c>/v1/policies</c>: validated before acceptance; a rejected policy leaves the old one in force.</summary>
 internal static class PoliciesApi
 {
-    public sealed record PutPolicyRequest(IReadOnlyList<string>? Subjects, IReadOnlyList<RuleRequest?>? Rules);
+    public sealed record PutPolicyRequest(IReadOnlyList<string>? Subjects, IReadOnlyList<RuleRequest?>? Rules, PolicyAuth? Auth = null);
 
     public sealed record RuleRequest(
         string? Server,
@@ -19,9 +19,9 @@ internal static class PoliciesApi
 
     public sealed record ConditionRequest(IReadOnlyDictionary<string, string>? Arguments);
 
-    public sealed record PolicyResponse(string Name, IReadOnlyList<string> Subjects, IReadOnlyList<PolicyRule> Rules, long Version, DateTimeOffset UpdatedAt)
+    public sealed record PolicyResponse(string Name, IReadOnlyList<string> Subjects, IReadOnlyList<PolicyRule> Rules, long Version, DateTimeOffset UpdatedAt, PolicyAuth Auth)
     {
-        public static PolicyResponse From(VersionedPolicy p) => new(p.Policy.Name, p.Policy.Subjects, p.Policy.Rules, p.Version, p.UpdatedAt);
+        public static PolicyResponse From(VersionedPolicy p) => new(p.Policy.Name, p.Policy.Subjects, p.Policy.Rules, p.Version, p.UpdatedAt, p.Policy.Auth);
     }
 
     /// <summary><c>{ "policies": [...] }</c>.</summary>
@@ -126,5 +126,6 @@ internal static class PoliciesApi
         body.Subjects!,
         [.. body.Rules!.Select(r => new PolicyRule(
             r!.Server!, r.Effect!.Value, r.Tools, r.Resources, r.Prompts,
-            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods))]);
+            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods))],
+        body.Auth ?? PolicyAuth.Any);
 }

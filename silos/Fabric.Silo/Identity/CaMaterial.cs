@@ -28,15 +28,46 @@ public enum CaRootState
     Retiring,
 }
 
-/// <summary>One root of a trust domain's CA, decrypted. ToString hides the key.</summary>
+/// <summary>
+/// One root of a trust domain's CA, decrypted, with the JWT-SVID signing key (ECDSA P-256) that lives and rotates
+/// with it: a root's X.509 key signs certificates only, its JWT key tokens only. ToString hides both keys.
+/// </summary>
 public sealed record CaRoot(
     string CertificatePem,
     string PrivateKeyPem,
     CaRootState State,
     DateTimeOffset CreatedAt,
     DateTimeOffset? RetireAfter = null,
-    DateTimeOffset? MaxLeafExpiry = null)
+    DateTimeOffset? MaxLeafExpiry = null,
+    string? JwtPrivateKeyPem = null)
 {
+    /// <summary>A new root of <paramref name="state"/>, with a fresh JWT key.</summary>
+    public static CaRoot Create(CaMaterial created, CaRootState state, DateTimeOffset now) =>
+        new(created.CertificatePem, created.PrivateKeyPem, state, now, JwtPrivateKeyPem: NewJwtKey());
+
+    public static string NewJwtKey()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        return key.ExportPkcs8PrivateKeyPem();
+    }
+
+    /// <summary>The JWT key's public half as a bundle publishes it; its kid is derived from the key (base64url of 16 bytes of its SHA-256).</summary>
+    public JwtKey? JwtPublicKey
+    {
+        get
+        {
+            if (JwtPrivateKeyPem is null)
+            {
+                return null;
+            }
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            key.ImportFromPem(JwtPrivateKeyPem);
+            var spki = key.ExportSubjectPublicKeyInfo();
+            var kid = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(spki)[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            return new JwtKey(kid, spki);
+        }
+    }
+
     public string Sha256
     {
         get
@@ -46,7 +77,7 @@ public sealed record CaRoot(
         }
     }
 
-    public override string ToString() => $"CaRoot({State}, created={CreatedAt:O}, key=***)";
+    public override string ToString() => $"CaRoot({State}, created={CreatedAt:O}, keys=***)";
 }
 
 /// <summary>
@@ -62,6 +93,9 @@ public sealed record CaSet(string TrustDomain, long Sequence, IReadOnlyList<CaRo
         .Select(r => r.CertificatePem.EndsWith('\n') ? r.CertificatePem : r.CertificatePem + "\n"));
 
     public CaMaterial Signing => new(TrustDomain, Active.CertificatePem, Active.PrivateKeyPem) { BundlePem = BundlePem };
+
+    /// <summary>The JWT-SVID keys of every root in the bundle (a token signed before a rotation validates until it expires).</summary>
+    public IReadOnlyList<JwtKey> JwtKeys => [.. Roots.Select(r => r.JwtPublicKey).OfType<JwtKey>()];
 
     public override string ToString() => $"CaSet({TrustDomain}, sequence={Sequence}, roots={Roots.Count})";
 }

@@ -49,13 +49,21 @@ public abstract class CaStore(LocalSecretProtector protector, TimeProvider time,
         if (raw is null)
         {
             var created = SvidIssuer.CreateRoot(trustDomain, time.GetUtcNow(), RootValidity);
-            var first = new CaSet(trustDomain, 1, [new CaRoot(created.CertificatePem, created.PrivateKeyPem, CaRootState.Active, time.GetUtcNow())]);
+            var first = new CaSet(trustDomain, 1, [CaRoot.Create(created, CaRootState.Active, time.GetUtcNow())]);
             // Whoever wrote first wins; everyone then reads back the winner.
             await TryCreateAsync(trustDomain, Serialize(first), cancellationToken);
             raw = await ReadAsync(trustDomain, cancellationToken)
                 ?? throw new InvalidOperationException($"the CA of '{trustDomain}' vanished right after it was created");
         }
-        return Remember(Deserialize(trustDomain, raw));
+        var set = Deserialize(trustDomain, raw);
+        if (set.Roots.Any(r => r.JwtPrivateKeyPem is null))
+        {
+            // A CA from before JWT-SVIDs: give each root its JWT key once (compare-and-swap: one writer wins).
+            return await UpdateAsync(trustDomain, s => s.Roots.All(r => r.JwtPrivateKeyPem is not null)
+                ? null
+                : s with { Roots = [.. s.Roots.Select(r => r.JwtPrivateKeyPem is null ? r with { JwtPrivateKeyPem = CaRoot.NewJwtKey() } : r)] }, cancellationToken);
+        }
+        return Remember(set);
     }
 
     /// <summary>
@@ -117,6 +125,9 @@ public abstract class CaStore(LocalSecretProtector protector, TimeProvider time,
     /// <summary>Associated data binding the encrypted key to its trust domain.</summary>
     public static string KeyContext(string trustDomain) => "ca:" + trustDomain;
 
+    /// <summary>Associated data of a JWT-SVID signing key: never interchangeable with a root key.</summary>
+    public static string JwtKeyContext(string trustDomain) => "ca-jwt:" + trustDomain;
+
     protected abstract Task<string?> ReadAsync(string trustDomain, CancellationToken cancellationToken);
 
     protected abstract Task TryCreateAsync(string trustDomain, string json, CancellationToken cancellationToken);
@@ -137,6 +148,7 @@ public abstract class CaStore(LocalSecretProtector protector, TimeProvider time,
             CreatedAt = r.CreatedAt,
             RetireAfter = r.RetireAfter,
             MaxLeafExpiry = r.MaxLeafExpiry,
+            JwtKey = r.JwtPrivateKeyPem is null ? null : protector.Encrypt(JwtKeyContext(set.TrustDomain), r.JwtPrivateKeyPem),
         })],
     }, CaJson.Default.StoredCaSet);
 
@@ -148,7 +160,8 @@ public abstract class CaStore(LocalSecretProtector protector, TimeProvider time,
             ? stored.Roots
             : [new StoredRoot { CertificatePem = stored.CertificatePem!, Key = stored.Key!, State = CaRootState.Active, CreatedAt = stored.CreatedAt ?? default }];
         return new CaSet(trustDomain, Math.Max(stored.Sequence, 1), [.. roots.Select(r => new CaRoot(
-            r.CertificatePem, protector.Decrypt(KeyContext(trustDomain), r.Key), r.State, r.CreatedAt, r.RetireAfter, r.MaxLeafExpiry))]);
+            r.CertificatePem, protector.Decrypt(KeyContext(trustDomain), r.Key), r.State, r.CreatedAt, r.RetireAfter, r.MaxLeafExpiry,
+            r.JwtKey is null ? null : protector.Decrypt(JwtKeyContext(trustDomain), r.JwtKey)))]);
     }
 
     /// <summary>The stored form; never holds a key in clear.</summary>
@@ -171,8 +184,9 @@ public abstract class CaStore(LocalSecretProtector protector, TimeProvider time,
         public required DateTimeOffset CreatedAt { get; init; }
         public DateTimeOffset? RetireAfter { get; init; }
         public DateTimeOffset? MaxLeafExpiry { get; init; }
+        public EncryptedValue? JwtKey { get; init; }
 
-        public override string ToString() => $"StoredRoot({State}, key=***)";
+        public override string ToString() => $"StoredRoot({State}, keys=***)";
     }
 }
 

@@ -26,6 +26,7 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
     : Grain, ICertificateAuthorityGrain
 {
     public static readonly TimeSpan AutoRotateBefore = TimeSpan.FromDays(90);
+    public static readonly TimeSpan MaxJwtTtl = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan NotifyTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan WatchLifetime = TimeSpan.FromMinutes(2);
 
@@ -47,7 +48,28 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
     public async ValueTask<TrustBundle> GetBundleAsync()
     {
         var set = await store.GetAsync(_trustDomain);
-        return new TrustBundle(set.Sequence, set.BundlePem);
+        return new TrustBundle(set.Sequence, set.BundlePem, set.JwtKeys);
+    }
+
+    public async ValueTask<IssuedJwtSvid> IssueJwtAsync(JwtSvidRequest request)
+    {
+        var set = await store.GetAsync(_trustDomain);
+        if (!SpiffeId.TryParse(request.SpiffeId, out var id) || !id.IsWorkload || id.TrustDomain != _trustDomain)
+        {
+            throw new ArgumentException($"'{request.SpiffeId}' is not a workload SPIFFE ID of '{_trustDomain}'", nameof(request));
+        }
+        if (request.Ttl <= TimeSpan.Zero || request.Ttl > MaxJwtTtl || request.Audience.Count == 0)
+        {
+            throw new ArgumentException($"a JWT-SVID needs an audience and lives at most {MaxJwtTtl.TotalMinutes:0} minutes", nameof(request));
+        }
+        var active = set.Active;
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        key.ImportFromPem(active.JwtPrivateKeyPem!);
+        var now = time.GetUtcNow();
+        var token = JwtSvid.Issue(key, active.JwtPublicKey!.KeyId, id, request.Audience, now, request.Ttl);
+        // The root (and its JWT key) stays in the bundle until this token has expired, should it retire first.
+        await store.RecordLeafAsync(_trustDomain, active.CertificatePem, now + request.Ttl);
+        return new IssuedJwtSvid(token, now + request.Ttl);
     }
 
     public async ValueTask<IssuedSvid> IssueAsync(SvidRequest request)
@@ -66,7 +88,7 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
         var created = SvidIssuer.CreateRoot(_trustDomain, now, CaStore.RootValidity);
         var prepared = await store.UpdateAsync(_trustDomain, set => set.Roots.Count > 1
             ? null
-            : set with { Roots = [.. set.Roots, new CaRoot(created.CertificatePem, created.PrivateKeyPem, CaRootState.Prepared, now)] });
+            : set with { Roots = [.. set.Roots, CaRoot.Create(created, CaRootState.Prepared, now)] });
         if (!prepared.Roots.Any(r => r.CertificatePem == created.CertificatePem))
         {
             return Status(prepared, "a rotation is in progress: the previous root retires once every SVID it signed has expired (see retireAfter)");

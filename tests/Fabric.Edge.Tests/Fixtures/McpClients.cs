@@ -65,9 +65,15 @@ public static class McpClients
         X509Certificate2? clientCertificate = null,
         Func<HttpRequestMessage, X509Certificate2?, X509Chain?, SslPolicyErrors, bool>? serverCertificateValidation = null,
         ILoggerFactory? loggerFactory = null,
+        string? bearerToken = null,
         CancellationToken cancellationToken = default)
     {
         var httpClient = CreateHttpClient(clientCertificate, serverCertificateValidation);
+        if (bearerToken is not null)
+        {
+            // What an agent behind a TLS-terminating load balancer sends instead of a client certificate.
+            httpClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+        }
         try
         {
             var transport = new HttpClientTransport(

@@ -58,7 +58,7 @@ public sealed class CaStoreTests
     }
 
     [Fact]
-    public async Task A_ca_file_in_the_first_single_root_format_reads_as_one_active_root()
+    public async Task A_ca_file_in_the_first_single_root_format_reads_as_one_active_root_and_gains_a_jwt_key()
     {
         var directory = Path.Combine(Path.GetTempPath(), "fabric-castore-" + Guid.NewGuid().ToString("N"));
         try
@@ -74,9 +74,12 @@ public sealed class CaStoreTests
 
             var read = await new FileCaStore(directory, Protector, TimeProvider.System).GetAsync("legacy.test");
 
-            Assert.Equal(1, read.Sequence);
+            // Same root, now with a JWT-SVID key: the one-time upgrade is a change, so the sequence moved on once.
             Assert.Equal(created.Active.CertificatePem, Assert.Single(read.Roots).CertificatePem);
             Assert.Equal(CaRootState.Active, read.Active.State);
+            Assert.NotNull(read.Active.JwtPrivateKeyPem);
+            Assert.Equal(2, read.Sequence);
+            Assert.DoesNotContain("PRIVATE KEY", await File.ReadAllTextAsync(store.PathFor("legacy.test")), StringComparison.Ordinal);
         }
         finally
         {
