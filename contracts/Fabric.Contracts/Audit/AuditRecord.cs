@@ -30,6 +30,8 @@ public sealed record AuditRecord
     [Id(18)] public int CredentialReflected { get; init; }
     /// <summary>How the caller proved its SPIFFE ID: <c>x509-svid</c> (mTLS) or <c>jwt-svid</c> (a bearer token); null before any identity.</summary>
     [Id(19)] public string? Auth { get; init; }
+    /// <summary>The sequence of the bundle (of the caller's own trust domain, <see cref="Workload"/>'s) its SVID was validated with.</summary>
+    [Id(20)] public long? BundleSequence { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -24,6 +24,10 @@ public static class FabricGrains
 
     public static IWorkloadGrain Workload(this IGrainFactory grains, string spiffeId) => grains.GetGrain<IWorkloadGrain>(spiffeId);
 
+    public static ITrustDomainGrain Federation(this IGrainFactory grains, string trustDomain) => grains.GetGrain<ITrustDomainGrain>(trustDomain);
+
+    public static IFederationDirectoryGrain FederationDirectory(this IGrainFactory grains) => grains.GetGrain<IFederationDirectoryGrain>(Default);
+
     public static IEdgeRegistryGrain Edges(this IGrainFactory grains) => grains.GetGrain<IEdgeRegistryGrain>(Default);
 
     public static ICertificateAuthorityGrain Authority(this IGrainFactory grains, string trustDomain) => grains.GetGrain<ICertificateAuthorityGrain>(trustDomain);

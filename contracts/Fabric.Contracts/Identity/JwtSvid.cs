@@ -32,6 +32,8 @@ public sealed class JwtBundleSet
         return new JwtBundleSet(_keys.SetItem(trustDomain, imported.ToImmutable()));
     }
 
+    public JwtBundleSet Without(string trustDomain) => new(_keys.Remove(trustDomain));
+
     public bool TryGetKey(string trustDomain, string keyId, [NotNullWhen(true)] out AsymmetricAlgorithm? key)
     {
         key = null;

@@ -50,6 +50,9 @@ public sealed class TrustBundleSet
         return new TrustBundleSet(_bundles.SetItem(trustDomain, [.. roots]));
     }
 
+    /// <summary>A new set without <paramref name="trustDomain"/> (a federation removed).</summary>
+    public TrustBundleSet Without(string trustDomain) => new(_bundles.Remove(trustDomain));
+
     /// <summary>A copy of the roots of <paramref name="trustDomain"/>, if the set has a bundle for it.</summary>
     public bool TryGet(string trustDomain, [MaybeNullWhen(false)] out X509Certificate2Collection roots)
     {

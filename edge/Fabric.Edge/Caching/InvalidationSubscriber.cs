@@ -29,7 +29,15 @@ internal sealed partial class InvalidationSubscriber(
         if (invalidation.Kind == InvalidationKind.Bundle)
         {
             // Awaited: the acknowledgement means "installed", which a CA rotation waits for before it switches.
-            await services.GetRequiredService<EdgeJoin>().RefreshBundleAsync(invalidation.Version);
+            var join = services.GetRequiredService<EdgeJoin>();
+            if (invalidation.Key is { } trustDomain && trustDomain != join.OwnTrustDomain)
+            {
+                await join.RefreshFederatedAsync(trustDomain);
+            }
+            else
+            {
+                await join.RefreshBundleAsync(invalidation.Version);
+            }
         }
         if (invalidation.Kind == InvalidationKind.EdgeRevoked)
         {
@@ -56,6 +64,7 @@ internal sealed partial class InvalidationSubscriber(
         {
             // The join gave the X.509 bundle; the JWT-SVID keys (and any newer bundle) come from the CA grain.
             await services.GetRequiredService<EdgeJoin>().RefreshBundleAsync();
+            await services.GetRequiredService<EdgeJoin>().RefreshAllFederatedAsync();
         }
         catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {

@@ -28,8 +28,11 @@ internal sealed partial class EdgeJoin(
     private DateTimeOffset _issuedAt;
     private readonly Lock _bundleLock = new();
     private long _bundleSequence;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _sequences = new(StringComparer.Ordinal);
 
     private string TrustDomain => configuration["Fabric:TrustDomain"] ?? "fabric.local";
+
+    public string OwnTrustDomain => TrustDomain;
 
     /// <summary>True once this edge learned it is revoked: it renews no more.</summary>
     public bool Revoked { get; private set; }
@@ -119,10 +122,57 @@ internal sealed partial class EdgeJoin(
                 return;
             }
             _bundleSequence = bundle.Sequence;
-            identity.Set(identity.Current with { Bundles = TrustBundleSet.FromPem(TrustDomain, bundle.Pem) });
-            services.GetRequiredService<JwtAuthorities>().Set(JwtBundleSet.Empty.With(TrustDomain, bundle.JwtKeys));
+            _sequences[TrustDomain] = bundle.Sequence;
+            identity.Set(identity.Current with { Bundles = identity.Current.Bundles.With(TrustDomain, SvidPem.LoadCertificates(bundle.Pem)) });
+            var jwt = services.GetRequiredService<JwtAuthorities>();
+            jwt.Set(jwt.Current.With(TrustDomain, bundle.JwtKeys));
         }
         LogBundle(logger, bundle.Sequence);
+    }
+
+    /// <summary>The sequence of the bundle installed for <paramref name="trustDomain"/> (own or federated), for the audit.</summary>
+    public long? SequenceOf(string trustDomain) => _sequences.TryGetValue(trustDomain, out var sequence) ? sequence : null;
+
+    /// <summary>
+    /// Installs (or drops) the bundle of a federated trust domain, next to, never merged into, the others: an SVID is
+    /// validated against its own domain's bundle only.
+    /// </summary>
+    public async Task RefreshFederatedAsync(string trustDomain)
+    {
+        if (trustDomain == TrustDomain)
+        {
+            return;
+        }
+        var bundle = await services.GetRequiredService<IClusterClient>().Federation(trustDomain).GetBundleAsync();
+        var jwt = services.GetRequiredService<JwtAuthorities>();
+        lock (_bundleLock)
+        {
+            if (bundle is null || SvidPem.LoadCertificates(bundle.X509Pem) is not { Count: > 0 } roots)
+            {
+                _sequences.TryRemove(trustDomain, out _);
+                identity.Set(identity.Current with { Bundles = identity.Current.Bundles.Without(trustDomain) });
+                jwt.Set(jwt.Current.Without(trustDomain));
+                LogFederated(logger, trustDomain, 0);
+                return;
+            }
+            if (_sequences.TryGetValue(trustDomain, out var known) && bundle.Sequence < known)
+            {
+                return;
+            }
+            _sequences[trustDomain] = bundle.Sequence;
+            identity.Set(identity.Current with { Bundles = identity.Current.Bundles.With(trustDomain, roots) });
+            jwt.Set(jwt.Current.With(trustDomain, bundle.JwtKeys));
+        }
+        LogFederated(logger, trustDomain, bundle.Sequence);
+    }
+
+    /// <summary>Installs every federated domain's bundle (at start, and after a gap in the subscription).</summary>
+    public async Task RefreshAllFederatedAsync()
+    {
+        foreach (var trustDomain in await services.GetRequiredService<IClusterClient>().FederationDirectory().ListAsync())
+        {
+            await RefreshFederatedAsync(trustDomain);
+        }
     }
 
     /// <summary>Renews the SVID now (after a CA rotation, so the edge chains to the new root without waiting for two thirds).</summary>
@@ -169,6 +219,9 @@ internal sealed partial class EdgeJoin(
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Joining the cluster failed, retrying: {Error}")]
     private static partial void LogJoinRetry(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Federated bundle of {TrustDomain} installed: sequence {Sequence} (0: removed)")]
+    private static partial void LogFederated(ILogger logger, string trustDomain, long sequence);
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Trust bundle sequence {Sequence} installed")]
     private static partial void LogBundle(ILogger logger, long sequence);

@@ -36,6 +36,9 @@ internal sealed class McpExchange
     /// <summary>True when <see cref="Workload"/> came from a bearer JWT-SVID, not the handshake: <c>auth: mtls</c> policies allow it nothing.</summary>
     public bool Bearer { get; set; }
 
+    /// <summary>The sequence of the bundle of <see cref="Workload"/>'s trust domain when it was admitted.</summary>
+    public long? BundleSequence { get; set; }
+
     public McpServerDefinition? Server { get; set; }
 
     public WorkloadGrant Grant { get; set; } = WorkloadGrant.None;
@@ -129,5 +132,6 @@ internal sealed class McpExchange
         CredentialSource = Credential?.Source,
         CredentialReflected = CredentialReflected,
         Auth = Workload is null ? null : Bearer ? "jwt-svid" : "x509-svid",
+        BundleSequence = BundleSequence,
     };
 }

@@ -34,6 +34,7 @@ internal sealed class McpPipeline(
     CredentialSplice credentials,
     McpForwarder forwarder,
     ExchangeAudit audit,
+    EdgeJoin join,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string server)
@@ -42,6 +43,7 @@ internal sealed class McpPipeline(
         // :: 1 Identity (the authentication scheme turned the handshake's SVID into the principal)
         exchange.Workload = SvidAuthenticationHandler.WorkloadOf(context.User);
         exchange.Bearer = SvidAuthenticationHandler.IsBearer(context.User);
+        exchange.BundleSequence = exchange.Workload is { } caller ? join.SequenceOf(caller.TrustDomain) : null;
         if (exchange.Workload is null)
         {
             // No X.509-SVID (the TLS layer refuses every other certificate) and no valid JWT-SVID: nobody to audit.

@@ -54,6 +54,7 @@ public static class FabricApi
         admin.MapSvidsApi();
         admin.MapEdgesApi();
         admin.MapCaApi();
+        admin.MapFederationApi();
         admin.MapDecisionsApi();
         admin.MapAuditApi();
         app.MapGroup("/v1").AddEndpointFilter<ClusterCallFilter>().MapBundleApi();

@@ -55,6 +55,15 @@ internal sealed partial class BootstrapEndpoints(
         });
     }
 
+    /// <summary>This trust domain's bundle in the SPIFFE format (JWK Set, <c>spiffe_sequence</c>, <c>spiffe_refresh_hint</c>), public.</summary>
+    public async Task<ContentHttpResult> SpiffeBundleAsync()
+    {
+        var set = await store.GetAsync(TrustDomain);
+        var roots = SvidPem.LoadCertificates(set.BundlePem).Cast<System.Security.Cryptography.X509Certificates.X509Certificate2>().ToList();
+        var bundle = new SpiffeBundle(TrustDomain, set.Sequence, options.Value.FederationRefreshHint, roots, set.JwtKeys);
+        return TypedResults.Text(bundle.ToJson(), "application/json");
+    }
+
     public async Task<ContentHttpResult> Bundle() =>
         TypedResults.Text((await store.GetAsync(TrustDomain)).BundlePem, "application/x-pem-file");
 

@@ -26,6 +26,8 @@ internal sealed partial class BootstrapServer(
     TimeProvider time,
     ILogger<BootstrapServer> logger) : IHostedService, IAsyncDisposable
 {
+    public const string SpiffeBundlePath = "/.well-known/spiffe-bundle";
+
     private WebApplication? _app;
     private (NodeIdentity.Snapshot Snapshot, SslStreamCertificateContext Context)? _served;
 
@@ -61,6 +63,8 @@ internal sealed partial class BootstrapServer(
         _app.MapPost(EdgeBootstrap.JoinPath, (Delegate)endpoints.JoinAsync);
         _app.MapPost(EdgeBootstrap.RenewPath, (Delegate)endpoints.RenewAsync);
         _app.MapGet(EdgeBootstrap.BundlePath, (Delegate)endpoints.Bundle);
+        // The SPIFFE bundle endpoint (Federation, https_spiffe profile: this listener serves the silo's SVID).
+        _app.MapGet(SpiffeBundlePath, (Delegate)endpoints.SpiffeBundleAsync);
         await _app.StartAsync(cancellationToken);
 
         var bound = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

@@ -19,7 +19,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
         "PutServer", "ListServers", "GetServer", "GetCredential", "RotateCredential", "DeleteServer",
         "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy",
         "GetWorkload", "PutWorkload",
-        "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "ExplainDecision", "QueryAudit", "GetTrustBundle",
+        "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "QueryAudit", "GetTrustBundle",
     ];
 
     [Fact]
