@@ -16,10 +16,7 @@ public sealed partial class EdgeRegistryGrain(
     public static readonly TimeSpan MaxTokenTtl = TimeSpan.FromDays(7);
     /// <summary>Used, expired and revoked tokens are kept this long past their expiry, so a replay is told why.</summary>
     private static readonly TimeSpan TokenRetention = TimeSpan.FromDays(1);
-    private static readonly TimeSpan NotifyTimeout = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan WatchLifetime = TimeSpan.FromMinutes(1);
-
-    private readonly Dictionary<IEdgeRevocationObserver, DateTimeOffset> _watchers = [];
+    private readonly Watchers<IEdgeRevocationObserver> _watchers = new(lifetime: TimeSpan.FromMinutes(1), timeout: TimeSpan.FromSeconds(2));
 
     public async ValueTask<JoinTokenResult> CreateTokenAsync(string? edgeName, TimeSpan ttl)
     {
@@ -146,31 +143,10 @@ public sealed partial class EdgeRegistryGrain(
         // First the edge itself, while it still has a link: it drops its caches and stops trusting them.
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.EdgeRevoked, edgeName, 0));
         // Then every silo refuses its handshakes and aborts its links, before this returns.
-        var watchers = _watchers.Keys.ToArray();
-        var notified = await Task.WhenAll(watchers.Select(w => NotifyAsync(w, edgeName)));
-        for (var i = 0; i < watchers.Length; i++)
-        {
-            if (!notified[i])
-            {
-                _watchers.Remove(watchers[i]);
-            }
-        }
-        LogEdgeRevoked(logger, edgeName, notified.Count(n => n), watchers.Length);
+        // A silo that does not answer is dropped; it resyncs the whole revoked list when it re-watches.
+        var (told, total) = await _watchers.TellAsync(w => w.OnEdgeRevokedAsync(edgeName));
+        LogEdgeRevoked(logger, edgeName, told, total);
         return true;
-    }
-
-    private static async Task<bool> NotifyAsync(IEdgeRevocationObserver watcher, string edgeName)
-    {
-        try
-        {
-            await watcher.OnEdgeRevokedAsync(edgeName).WaitAsync(NotifyTimeout);
-            return true;
-        }
-        catch (Exception)
-        {
-            // A silo that does not answer is dropped; it resyncs the whole revoked list when it rewatches.
-            return false;
-        }
     }
 
     public ValueTask<IReadOnlyList<JoinTokenInfo>> ListTokensAsync()
@@ -192,12 +168,7 @@ public sealed partial class EdgeRegistryGrain(
 
     public ValueTask<IReadOnlyList<string>> WatchAsync(IEdgeRevocationObserver observer)
     {
-        var now = time.GetUtcNow();
-        foreach (var stale in _watchers.Where(w => now - w.Value > WatchLifetime).Select(w => w.Key).ToList())
-        {
-            _watchers.Remove(stale);
-        }
-        _watchers[observer] = now;
+        _watchers.Renew(observer, time.GetUtcNow());
         IReadOnlyList<string> revoked = [.. state.State.Edges.Where(e => e.Value.RevokedAt is not null).Select(e => e.Key)];
         return ValueTask.FromResult(revoked);
     }

@@ -27,10 +27,9 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
 {
     public static readonly TimeSpan AutoRotateBefore = TimeSpan.FromDays(90);
     public static readonly TimeSpan MaxJwtTtl = TimeSpan.FromMinutes(10);
-    private static readonly TimeSpan NotifyTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan WatchLifetime = TimeSpan.FromMinutes(2);
 
-    private readonly Dictionary<ICaObserver, DateTimeOffset> _watchers = [];
+    private readonly Fabric.Silo.Grains.Watchers<ICaObserver> _watchers = new(WatchLifetime, timeout: TimeSpan.FromSeconds(2));
     private string _trustDomain = "";
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -136,12 +135,7 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
 
     public async ValueTask<long> WatchAsync(ICaObserver observer)
     {
-        var now = time.GetUtcNow();
-        foreach (var stale in _watchers.Where(w => now - w.Value > WatchLifetime).Select(w => w.Key).ToList())
-        {
-            _watchers.Remove(stale);
-        }
-        _watchers[observer] = now;
+        _watchers.Renew(observer, time.GetUtcNow());
         DelayDeactivation(WatchLifetime);
         return (await store.GetAsync(_trustDomain)).Sequence;
     }
@@ -149,26 +143,7 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
     /// <summary>Silos first (their links validate with the bundle they hold), then edges through the hub; both acknowledged.</summary>
     private async Task AnnounceAsync(CaSet set)
     {
-        var watchers = _watchers.Keys.ToArray();
-        var told = await Task.WhenAll(watchers.Select(async w =>
-        {
-            try
-            {
-                await w.OnCaChangedAsync(set.Sequence).WaitAsync(NotifyTimeout);
-                return true;
-            }
-            catch (Exception)
-            {
-                return false;
-            }
-        }));
-        for (var i = 0; i < watchers.Length; i++)
-        {
-            if (!told[i])
-            {
-                _watchers.Remove(watchers[i]);
-            }
-        }
+        await _watchers.TellAsync(w => w.OnCaChangedAsync(set.Sequence));
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Bundle, _trustDomain, set.Sequence));
     }
 

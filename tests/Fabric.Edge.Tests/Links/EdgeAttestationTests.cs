@@ -235,6 +235,42 @@ public sealed class EdgeAttestationTests(FabricFixture fabric)
         Assert.Equal("join-token-used", (await Assert.ThrowsAsync<BootstrapClient.RefusedException>(() => JoinAsync(local, EdgeName("replay")))).Reason);
     }
 
+    public static TheoryData<string, string, int> HostileJoins => new()
+    {
+        // content type, body, expected status: never a 500, never a spent token
+        { "application/json", "{\"token\":\"TOKEN\",\"token\":\"fjt1.0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"edgeName\":\"NAME\",\"csr\":\"x\"}", 400 },
+        { "application/json", "[]", 400 },
+        { "text/plain", "{\"token\":\"TOKEN\",\"edgeName\":\"NAME\",\"csr\":\"x\"}", 400 },
+        { "application/json", "{\"token\":\"TOKEN\",\"edgeName\":\"NAME\",\"csr\":\"\u00ff\u00fe\"}", 400 },
+        { "application/json", "{\"token\":\"FJT1.TOKEN\",\"edgeName\":\"NAME\",\"csr\":\"x\"}", 400 },
+        { "application/json", "{\"token\":\"TOKEN\",\"edgeName\":\"NAME\",\"csr\":\"" + new string('A', 20_000) + "\"}", 413 },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileJoins))]
+    public async Task A_hostile_join_request_is_refused_cleanly_and_spends_nothing(string contentType, string template, int status)
+    {
+        var name = EdgeName("hostile");
+        var join = await CreateTokenAsync(name);
+        using var http = BootstrapHttp(null);
+        var body = template.Replace("FJT1.TOKEN", join.Token.ToUpperInvariant(), StringComparison.Ordinal)
+            .Replace("TOKEN", join.Token, StringComparison.Ordinal).Replace("NAME", name, StringComparison.Ordinal);
+        // The \u00ff\u00fe marker becomes two bytes that are no UTF-8 at all, inside a JSON string.
+        var bytes = Encoding.UTF8.GetBytes(body.Replace("\u00ff\u00fe", "@@", StringComparison.Ordinal));
+        var marker = Array.IndexOf(bytes, (byte)'@');
+        if (marker >= 0)
+        {
+            (bytes[marker], bytes[marker + 1]) = ((byte)0xFF, (byte)0xFE);
+        }
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+
+        using var response = await http.PostAsync(new Uri(new Uri(join.BootstrapUrl), EdgeBootstrap.JoinPath), content);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.NotNull(await JoinAsync(join, name));
+    }
+
     [Fact]
     public async Task Revoking_an_edge_that_never_existed_is_a_404()
     {
