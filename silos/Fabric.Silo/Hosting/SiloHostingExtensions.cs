@@ -51,6 +51,8 @@ public static class SiloHostingExtensions
         builder.Services.AddSingleton<LocalJoinFile>();
         builder.Services.AddSingleton<BootstrapEndpoints>();
         builder.Services.AddHostedService<BootstrapServer>();
+        builder.Services.AddSingleton<WebBundleEndpoint>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebBundleEndpoint>());
         builder.Services.Configure<TrustDomainOptions>(builder.Configuration.GetSection("Fabric"));
         builder.Services.Configure<ServerOptions>(builder.Configuration.GetSection("Fabric:Servers"));
         return builder;

@@ -18,7 +18,7 @@ namespace Fabric.Edge.Tests.Links;
 /// off (links aborted before the DELETE returns, next handshake and renewal refused, caches dropped).
 /// </summary>
 [Collection(FabricCollection.Name)]
-public sealed class EdgeAttestationTests(FabricFixture fabric)
+public sealed class EdgeAttestationTests(FabricFixture fabric, Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -179,6 +179,7 @@ public sealed class EdgeAttestationTests(FabricFixture fabric)
         Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
         Assert.Equal(0, peers.OpenLinks(id));
         Assert.True(peers.IsRefused(id));
+        output.WriteLine($"DELETE /v1/edges/{name} returned in {revokeTook.TotalMilliseconds:F1} ms with the edge's links aborted");
         Assert.True(revokeTook < TimeSpan.FromSeconds(1), $"the revocation took {revokeTook.TotalMilliseconds:F0} ms");
         // Its caches went with it: the edge was told before its links were cut.
         Assert.False(edge.Services.GetRequiredService<Fabric.Edge.Caching.EdgeCache>().Trusted);

@@ -15,12 +15,45 @@ using Microsoft.Extensions.Logging;
 
 namespace Fabric.Edge.Tests.Links;
 
-/// <summary>A second fabric, trust domain <c>b.test</c>, whose silo is <c>spiffe://b.test/fabric/silo/b-silo</c>.</summary>
+/// <summary>
+/// A second fabric, trust domain <c>b.test</c>, whose silo is <c>spiffe://b.test/fabric/silo/b-silo</c>, and which also
+/// publishes its bundle in the <c>https_web</c> profile with a "Web PKI" certificate for <c>localhost</c> from a CA the
+/// test trusts (<see cref="WebRoot"/>).
+/// </summary>
 public sealed class OtherDomainFabric : FabricFixture
 {
     public const string Domain = "b.test";
 
-    protected override IEnumerable<string> SiloArguments() => [$"--Fabric:TrustDomain={Domain}", "--Fabric:Silo:Name=b-silo"];
+    private readonly string _webDirectory = Path.Combine(Path.GetTempPath(), "fabric-web-" + Guid.NewGuid().ToString("N"));
+
+    public OtherDomainFabric()
+    {
+        Directory.CreateDirectory(_webDirectory);
+        using var caKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var caRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Test Web PKI root", caKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyCertSign, true));
+        WebRoot = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var san = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension([new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var leaf = request.Create(WebRoot, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(12), [9, 8, 7, 6]);
+        File.WriteAllText(Path.Combine(_webDirectory, "web.crt"), leaf.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(_webDirectory, "web.key"), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 WebRoot { get; }
+
+    protected override IEnumerable<string> SiloArguments() =>
+    [
+        $"--Fabric:TrustDomain={Domain}", "--Fabric:Silo:Name=b-silo",
+        "--Fabric:Federation:WebUrl=https://127.0.0.1:0",
+        $"--Fabric:Federation:WebCertificateFile={Path.Combine(_webDirectory, "web.crt")}",
+        $"--Fabric:Federation:WebKeyFile={Path.Combine(_webDirectory, "web.key")}",
+    ];
 
     protected override IEnumerable<string> EdgeArguments() => [$"--Fabric:TrustDomain={Domain}"];
 }
@@ -146,6 +179,32 @@ public sealed class FederationTests(FederationFixture fabrics)
 
         // Put the real endpoint back for the other test (its sequence is lower: a re-configuration starts afresh).
         await A.Admin.DeleteAsync($"/v1/federation/{OtherDomainFabric.Domain}");
+    }
+
+    [Fact]
+    public async Task The_bundle_is_also_published_in_the_https_web_profile_with_the_configured_certificate()
+    {
+        var web = B.SiloServices.GetRequiredService<Fabric.Silo.Bootstrap.WebBundleEndpoint>().Url!.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                // Web PKI as a federating peer would check it: a chain to a trusted root and the host name.
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                    (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0
+                    && certificate is System.Security.Cryptography.X509Certificates.X509Certificate2 leaf && CustomRootTrust.Chains(leaf, [B.WebRoot]),
+            },
+        };
+        using var http = new HttpClient(handler);
+
+        var json = await http.GetStringAsync(web + "/.well-known/spiffe-bundle");
+
+        var bundle = SpiffeBundle.TryParse(OtherDomainFabric.Domain, System.Text.Encoding.UTF8.GetBytes(json), out var error);
+        Assert.True(bundle is not null, error);
+        Assert.Equal(SvidPem.LoadCertificates(await B.Admin.GetStringAsync("/v1/bundle"))[0].Thumbprint, bundle.X509Authorities[0].Thumbprint);
+        // Nothing but the bundle is served there.
+        using var other = await http.GetAsync(web + "/bootstrap/v1/bundle");
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
     }
 
     [Theory]
