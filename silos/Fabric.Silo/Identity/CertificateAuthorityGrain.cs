@@ -53,6 +53,7 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
     public async ValueTask<IssuedJwtSvid> IssueJwtAsync(JwtSvidRequest request)
     {
         var set = await store.GetAsync(_trustDomain);
+        RefuseReserved(request.SpiffeId);
         if (!SpiffeId.TryParse(request.SpiffeId, out var id) || !id.IsWorkload || id.TrustDomain != _trustDomain)
         {
             throw new ArgumentException($"'{request.SpiffeId}' is not a workload SPIFFE ID of '{_trustDomain}'", nameof(request));
@@ -73,6 +74,7 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
 
     public async ValueTask<IssuedSvid> IssueAsync(SvidRequest request)
     {
+        RefuseReserved(request.SpiffeId);
         var signing = await store.GetOrCreateAsync(_trustDomain);
         var issued = SvidIssuer.Issue(signing, request, time.GetUtcNow());
         await store.RecordLeafAsync(_trustDomain, signing.CertificatePem, issued.ExpiresAt);
@@ -145,6 +147,19 @@ public sealed partial class CertificateAuthorityGrain(CaStore store, TimeProvide
     {
         await _watchers.TellAsync(w => w.OnCaChangedAsync(set.Sequence));
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Bundle, _trustDomain, set.Sequence));
+    }
+
+    /// <summary>
+    /// The fabric's own IDs (<c>/fabric/silo/…</c>, <c>/fabric/edge/…</c>) are never issued here: silos sign their own
+    /// from the CA material before they link, edges get theirs by attestation. Any Orleans caller (an edge, in its role)
+    /// can reach this grain, so it must not be able to mint itself a silo's identity.
+    /// </summary>
+    private static void RefuseReserved(string spiffeId)
+    {
+        if (SpiffeId.TryParse(spiffeId, out var id) && id.IsReserved)
+        {
+            throw new ArgumentException($"'{spiffeId}' is reserved for the fabric's own components and is never issued on request", nameof(spiffeId));
+        }
     }
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } value && value > a ? value : a;

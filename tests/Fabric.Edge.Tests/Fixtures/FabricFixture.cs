@@ -150,14 +150,17 @@ public class FabricFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Mints an SVID straight from the CA grain, past the management API (which refuses reserved <c>/fabric/</c>
-    /// IDs): what a stolen edge or silo certificate would look like to the edge.
+    /// Mints an SVID with the CA's own key, past the management API and the CA grain (which both refuse reserved
+    /// <c>/fabric/</c> IDs): what a stolen edge or silo certificate, or one a compromised silo signed, looks like.
     /// </summary>
-    public async Task<X509Certificate2> MintThroughTheCaGrainAsync(string spiffeId)
+    public Task<X509Certificate2> MintThroughTheCaGrainAsync(string spiffeId) => MintWithTheCaKeyAsync(_silo!.Services, spiffeId);
+
+    /// <summary>See <see cref="MintThroughTheCaGrainAsync"/>: signs with the CA material of the silo host <paramref name="silo"/>.</summary>
+    public static async Task<X509Certificate2> MintWithTheCaKeyAsync(IServiceProvider silo, string spiffeId, IReadOnlyList<string>? dnsNames = null, IReadOnlyList<string>? ipAddresses = null)
     {
-        var grains = _silo!.Services.GetRequiredService<IGrainFactory>();
-        var issued = await grains.GetGrain<Fabric.Contracts.Grains.ICertificateAuthorityGrain>(TrustDomain)
-            .IssueAsync(new Fabric.Contracts.Grains.SvidRequest(spiffeId, TimeSpan.FromHours(1), [], []));
+        var trustDomain = SpiffeId.Parse(spiffeId).TrustDomain;
+        var ca = await silo.GetRequiredService<Fabric.Silo.Identity.CaStore>().GetOrCreateAsync(trustDomain);
+        var issued = Fabric.Silo.Identity.SvidIssuer.Issue(ca, new Fabric.Contracts.Grains.SvidRequest(spiffeId, TimeSpan.FromHours(1), dnsNames ?? [], ipAddresses ?? []), DateTimeOffset.UtcNow);
         return SvidPem.LoadCertificate(issued.CertificatePem, issued.PrivateKeyPem);
     }
 

@@ -276,9 +276,8 @@ public sealed class FederationTests(FederationFixture fabrics)
         public static async Task<HostileBundleEndpoint> StartAsync(FabricFixture b, Func<string> answer)
         {
             var endpoint = new HostileBundleEndpoint();
-            var issued = await b.SiloServices.GetRequiredService<IGrainFactory>().Authority(OtherDomainFabric.Domain)
-                .IssueAsync(new SvidRequest(endpoint.SpiffeId, TimeSpan.FromHours(1), ["localhost"], ["127.0.0.1"]));
-            var certificate = SvidPem.LoadCertificate(issued.CertificatePem, issued.PrivateKeyPem);
+            // A b.test silo SVID: signed with b.test's CA key (the grain never issues /fabric/ IDs).
+            var certificate = await FabricFixture.MintWithTheCaKeyAsync(b.SiloServices, endpoint.SpiffeId, ["localhost"], ["127.0.0.1"]);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificate)));

@@ -61,6 +61,23 @@ public sealed class OrleansLinkTests(FabricFixture fabric)
         Assert.Contains("BEGIN CERTIFICATE", bundle, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("fabric/silo/minted")]
+    [InlineData("fabric/edge/minted")]
+    [InlineData("fabric")]
+    public async Task The_ca_grain_never_issues_a_fabric_identity_to_an_orleans_caller(string path)
+    {
+        // An edge reaches every grain in its role; were the CA grain to mint it a silo SVID, it could join the silo port.
+        using var edge = await fabric.MintThroughTheCaGrainAsync($"spiffe://{FabricFixture.TrustDomain}/fabric/edge/ca-probe");
+        using var client = OrleansClient(fabric.GatewayPort, edge);
+        await client.StartAsync();
+        var authority = client.Services.GetRequiredService<IClusterClient>().Authority(FabricFixture.TrustDomain);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => authority.IssueAsync(new SvidRequest($"spiffe://{FabricFixture.TrustDomain}/{path}", TimeSpan.FromHours(1), [], [])).AsTask());
+        await Assert.ThrowsAsync<ArgumentException>(() => authority.IssueJwtAsync(new JwtSvidRequest($"spiffe://{FabricFixture.TrustDomain}/{path}", ["x"], TimeSpan.FromMinutes(1))).AsTask());
+        await client.StopAsync();
+    }
+
     public static TheoryData<string, string?, bool> Handshakes => new()
     {
         // port, SPIFFE path of the client certificate (null: none), admitted
