@@ -24,14 +24,13 @@ internal sealed partial class BootstrapServer(
     IOptions<BootstrapOptions> options,
     ILoggerFactory loggerFactory,
     TimeProvider time,
-    ILogger<BootstrapServer> logger) : IHostedService, IAsyncDisposable
+    ILogger<BootstrapServer> logger) : OwnListener
 {
     public const string SpiffeBundlePath = "/.well-known/spiffe-bundle";
 
-    private WebApplication? _app;
     private (NodeIdentity.Snapshot Snapshot, SslStreamCertificateContext Context)? _served;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var configured = new Uri(options.Value.Url);
         if (configured.Scheme != Uri.UriSchemeHttps)
@@ -58,37 +57,21 @@ internal sealed partial class BootstrapServer(
                 kestrel.Listen(IPAddress.Parse(configured.Host.Trim('[', ']')), configured.Port, listen => listen.UseHttps(https));
             }
         });
-        _app = builder.Build();
+        App = builder.Build();
         var endpoints = services.GetRequiredService<BootstrapEndpoints>();
-        _app.MapPost(EdgeBootstrap.JoinPath, (Delegate)endpoints.JoinAsync);
-        _app.MapPost(EdgeBootstrap.RenewPath, (Delegate)endpoints.RenewAsync);
-        _app.MapGet(EdgeBootstrap.BundlePath, (Delegate)endpoints.Bundle);
+        App.MapPost(EdgeBootstrap.JoinPath, (Delegate)endpoints.JoinAsync);
+        App.MapPost(EdgeBootstrap.RenewPath, (Delegate)endpoints.RenewAsync);
+        App.MapGet(EdgeBootstrap.BundlePath, (Delegate)endpoints.Bundle);
         // The SPIFFE bundle endpoint (Federation, https_spiffe profile: this listener serves the silo's SVID).
-        _app.MapGet(SpiffeBundlePath, (Delegate)endpoints.SpiffeBundleAsync);
-        await _app.StartAsync(cancellationToken);
+        App.MapGet(SpiffeBundlePath, (Delegate)endpoints.SpiffeBundleAsync);
+        await App.StartAsync(cancellationToken);
 
-        var bound = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var bound = new Uri(App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         issuer.BootstrapUrl = options.Value.AdvertisedUrl is { Length: > 0 } advertised
             ? advertised
             : new UriBuilder(configured) { Port = bound.Port }.Uri.GetLeftPart(UriPartial.Authority);
         LogListening(logger, issuer.BootstrapUrl);
         await services.GetRequiredService<LocalJoinFile>().StartAsync(cancellationToken);
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync(cancellationToken);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
     }
 
     private SslServerAuthenticationOptions ServerOptions()

@@ -14,14 +14,13 @@ internal sealed partial class WebBundleEndpoint(
     BootstrapEndpoints endpoints,
     IConfiguration configuration,
     ILoggerFactory loggerFactory,
-    ILogger<WebBundleEndpoint> logger) : IHostedService, IAsyncDisposable
+    ILogger<WebBundleEndpoint> logger) : OwnListener
 {
-    private WebApplication? _app;
     private (DateTime Written, X509Certificate2 Certificate)? _loaded;
 
     public string? Url { get; private set; }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var url = configuration["Fabric:Federation:WebUrl"];
         var certificateFile = configuration["Fabric:Federation:WebCertificateFile"];
@@ -47,10 +46,10 @@ internal sealed partial class WebBundleEndpoint(
             kestrel.Listen(address, configured.Port, listen => listen.UseHttps(https =>
                 https.ServerCertificateSelector = (_, _) => Load(certificateFile, keyFile)));
         });
-        _app = builder.Build();
-        _app.MapGet(BootstrapServer.SpiffeBundlePath, (Delegate)endpoints.SpiffeBundleAsync);
-        await _app.StartAsync(cancellationToken);
-        Url = _app.Urls.First();
+        App = builder.Build();
+        App.MapGet(BootstrapServer.SpiffeBundlePath, (Delegate)endpoints.SpiffeBundleAsync);
+        await App.StartAsync(cancellationToken);
+        Url = App.Urls.First();
         LogListening(logger, Url);
     }
 
@@ -64,22 +63,6 @@ internal sealed partial class WebBundleEndpoint(
         var certificate = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
         _loaded = (written, certificate);
         return certificate;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync(cancellationToken);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
     }
 
     [LoggerMessage(EventId = 1452, Level = LogLevel.Information, Message = "SPIFFE bundle endpoint (https_web) listening on {Url}")]
