@@ -114,11 +114,14 @@ public static class JoinTokens
 
     public static string Format(string tokenId, string secret) => $"{Prefix}.{tokenId}.{secret}";
 
+    /// <summary>A token id: 16 lower-case hex digits.</summary>
+    public static bool IsValidId(string? tokenId) => tokenId is { Length: 16 } && tokenId.All(char.IsAsciiHexDigitLower);
+
     public static bool TryParse(string? token, [NotNullWhen(true)] out string? tokenId, [NotNullWhen(true)] out string? secret)
     {
         tokenId = secret = null;
         var parts = token?.Split('.');
-        if (parts is not [Prefix, var id, var s] || id.Length != 16 || !id.All(char.IsAsciiHexDigitLower) || s.Length != 43
+        if (parts is not [Prefix, var id, var s] || !IsValidId(id) || s.Length != 43
             || !s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
             return false;

@@ -20,6 +20,9 @@ public static class EdgeBootstrap
     public const string BundlePath = "/bootstrap/v1/bundle";
     public const string RenewPath = "/bootstrap/v1/renew";
 
+    /// <summary>The join document a silo keeps in its data directory for edges on the same machine (the embedded default).</summary>
+    public const string LocalJoinFileName = "edge-join.json";
+
     /// <summary>The largest request body the bootstrap endpoint reads.</summary>
     public const int MaxBodyBytes = 16 * 1024;
 

@@ -258,12 +258,15 @@ public static class JwtSvid
         {
             return false;
         }
-        var padded = part.Replace('-', '+').Replace('_', '/');
-        padded += (padded.Length % 4) switch { 2 => "==", 3 => "=", 0 => "", _ => "!" };
-        return Convert.TryFromBase64String(padded, bytes = new byte[padded.Length], out var written) && (bytes = bytes[..written]).Length >= 0;
+        if (!System.Buffers.Text.Base64Url.IsValid(part))
+        {
+            return false;
+        }
+        bytes = System.Buffers.Text.Base64Url.DecodeFromChars(part);
+        return true;
     }
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
     private static JwtSvidValidation Invalid(string error) => new(null, error);
 }

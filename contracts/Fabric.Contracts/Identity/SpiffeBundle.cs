@@ -183,11 +183,7 @@ public sealed record SpiffeBundle(
         }
     }
 
-    private static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string B64(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
-    private static byte[] Unb64(string value)
-    {
-        var s = value.Replace('-', '+').Replace('_', '/');
-        return Convert.FromBase64String(s + new string('=', (4 - s.Length % 4) % 4));
-    }
+    private static byte[] Unb64(string value) => System.Buffers.Text.Base64Url.DecodeFromChars(value);
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Fabric.Edge.Hosting;
 using Fabric.Hosting;
@@ -16,6 +17,7 @@ namespace Fabric.Edge.Identity;
 /// </summary>
 internal sealed partial class EdgeJoin(
     NodeIdentity identity,
+    JwtAuthorities jwt,
     IServiceProvider services,
     IOptions<EdgeOptions> edgeOptions,
     IOptions<EdgeJoinOptions> joinOptions,
@@ -27,7 +29,6 @@ internal sealed partial class EdgeJoin(
     private Uri? _bootstrap;
     private DateTimeOffset _issuedAt;
     private readonly Lock _bundleLock = new();
-    private long _bundleSequence;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _sequences = new(StringComparer.Ordinal);
 
     private string TrustDomain => configuration["Fabric:TrustDomain"] ?? "fabric.local";
@@ -39,7 +40,7 @@ internal sealed partial class EdgeJoin(
 
     public string JoinFile => joinOptions.Value.File is { Length: > 0 } file
         ? file
-        : Path.Combine(configuration["Fabric:DataDirectory"] is { Length: > 0 } data ? data : DataDirectory.Default(), "edge-join.json");
+        : Path.Combine(DataDirectory.Resolve(configuration), EdgeBootstrap.LocalJoinFileName);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -116,16 +117,11 @@ internal sealed partial class EdgeJoin(
         var bundle = await services.GetRequiredService<IClusterClient>().Authority(TrustDomain).GetBundleAsync();
         lock (_bundleLock)
         {
-            if (bundle.Sequence < Math.Max(_bundleSequence, atLeast))
+            if (!TryInstall(TrustDomain, bundle.Sequence, atLeast, SvidPem.LoadCertificates(bundle.Pem), bundle.JwtKeys))
             {
-                LogStaleBundle(logger, bundle.Sequence, Math.Max(_bundleSequence, atLeast));
+                LogStaleBundle(logger, bundle.Sequence, Math.Max(SequenceOf(TrustDomain) ?? 0, atLeast));
                 return;
             }
-            _bundleSequence = bundle.Sequence;
-            _sequences[TrustDomain] = bundle.Sequence;
-            identity.Set(identity.Current with { Bundles = identity.Current.Bundles.With(TrustDomain, SvidPem.LoadCertificates(bundle.Pem)) });
-            var jwt = services.GetRequiredService<JwtAuthorities>();
-            jwt.Set(jwt.Current.With(TrustDomain, bundle.JwtKeys));
         }
         LogBundle(logger, bundle.Sequence);
     }
@@ -144,7 +140,6 @@ internal sealed partial class EdgeJoin(
             return;
         }
         var bundle = await services.GetRequiredService<IClusterClient>().Federation(trustDomain).GetBundleAsync();
-        var jwt = services.GetRequiredService<JwtAuthorities>();
         lock (_bundleLock)
         {
             if (bundle is null || SvidPem.LoadCertificates(bundle.X509Pem) is not { Count: > 0 } roots)
@@ -155,15 +150,28 @@ internal sealed partial class EdgeJoin(
                 LogFederated(logger, trustDomain, 0);
                 return;
             }
-            if (_sequences.TryGetValue(trustDomain, out var known) && bundle.Sequence < known)
+            if (!TryInstall(trustDomain, bundle.Sequence, atLeast: 0, roots, bundle.JwtKeys))
             {
                 return;
             }
-            _sequences[trustDomain] = bundle.Sequence;
-            identity.Set(identity.Current with { Bundles = identity.Current.Bundles.With(trustDomain, roots) });
-            jwt.Set(jwt.Current.With(trustDomain, bundle.JwtKeys));
         }
         LogFederated(logger, trustDomain, bundle.Sequence);
+    }
+
+    /// <summary>
+    /// Under <see cref="_bundleLock"/>: installs one trust domain's roots and JWT keys in place of its previous ones,
+    /// beside every other domain's, unless <paramref name="sequence"/> is older than the installed one (or <paramref name="atLeast"/>).
+    /// </summary>
+    private bool TryInstall(string trustDomain, long sequence, long atLeast, X509Certificate2Collection roots, IReadOnlyList<JwtKey> jwtKeys)
+    {
+        if (sequence < Math.Max(SequenceOf(trustDomain) ?? 0, atLeast))
+        {
+            return false;
+        }
+        _sequences[trustDomain] = sequence;
+        identity.Set(identity.Current with { Bundles = identity.Current.Bundles.With(trustDomain, roots) });
+        jwt.Set(jwt.Current.With(trustDomain, jwtKeys));
+        return true;
     }
 
     /// <summary>Installs every federated domain's bundle (at start, and after a gap in the subscription).</summary>

@@ -50,6 +50,11 @@ internal static class ApiBody
         }
     }
 
+    /// <summary>A refusal as problem details with its stable <c>reason</c> code (and any further members).</summary>
+    public static ProblemHttpResult Refusal(int status, string reason, string detail, string? title = null, IEnumerable<KeyValuePair<string, object?>>? more = null) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title,
+            extensions: new Dictionary<string, object?>([new("reason", reason), .. more ?? []]));
+
     public static ValidationProblem Field(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 

@@ -43,11 +43,9 @@ internal sealed partial class ClusterCallFilter(ClusterCalls calls, ILogger<Clus
         {
             LogUnavailable(logger, http.Request.Method, http.Request.Path, ex.GetType().Name, ex.Message);
             http.Response.Headers.RetryAfter = "1";
-            return TypedResults.Problem(
-                title: "The cluster is reconfiguring",
-                detail: "A grain call could not be delivered (a silo is leaving the cluster); retry shortly.",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                extensions: new Dictionary<string, object?> { ["reason"] = Reason, ["retryable"] = true });
+            return ApiBody.Refusal(StatusCodes.Status503ServiceUnavailable, Reason,
+                "A grain call could not be delivered (a silo is leaving the cluster); retry shortly.",
+                title: "The cluster is reconfiguring", more: [new("retryable", true)]);
         }
     }
 

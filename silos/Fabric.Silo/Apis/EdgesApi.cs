@@ -67,8 +67,7 @@ internal static class EdgesApi
         var (status, document) = await issuer.IssueAsync(body.EdgeName, TimeSpan.FromSeconds(ttl));
         if (document is null)
         {
-            return TypedResults.Problem(detail: BootstrapReasons.Describe(status), statusCode: StatusCodes.Status409Conflict,
-                extensions: new Dictionary<string, object?> { ["reason"] = BootstrapReasons.Of(status) });
+            return ApiBody.Refusal(StatusCodes.Status409Conflict, BootstrapReasons.Of(status), BootstrapReasons.Describe(status));
         }
         return TypedResults.Created($"/v1/join-tokens/{document.TokenId}", document);
     }
@@ -77,7 +76,7 @@ internal static class EdgesApi
         TypedResults.Ok(await grains.Edges().ListTokensAsync());
 
     private static async Task<Results<NoContent, NotFound>> RevokeJoinToken(string id, IGrainFactory grains) =>
-        id.Length == 16 && id.All(char.IsAsciiHexDigitLower) && await grains.Edges().RevokeTokenAsync(id)
+        JoinTokens.IsValidId(id) && await grains.Edges().RevokeTokenAsync(id)
             ? TypedResults.NoContent()
             : TypedResults.NotFound();
 

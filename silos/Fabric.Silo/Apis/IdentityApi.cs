@@ -205,7 +205,6 @@ internal static class IdentityApi
         var status = await grains.Authority(trust.Value.TrustDomain).RotateAsync();
         return status.Refusal is null
             ? TypedResults.Ok(status)
-            : TypedResults.Problem(detail: status.Refusal, statusCode: StatusCodes.Status409Conflict,
-                extensions: new Dictionary<string, object?> { ["reason"] = "rotation-in-progress", ["sequence"] = status.Sequence });
+            : ApiBody.Refusal(StatusCodes.Status409Conflict, "rotation-in-progress", status.Refusal, more: [new("sequence", status.Sequence)]);
     }
 }

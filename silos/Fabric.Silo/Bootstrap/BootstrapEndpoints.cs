@@ -129,8 +129,7 @@ internal sealed partial class BootstrapEndpoints(
     }
 
     private static ProblemHttpResult Refuse(string reason, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "edge not admitted",
-            extensions: new Dictionary<string, object?> { ["reason"] = reason });
+        ApiBody.Refusal(StatusCodes.Status403Forbidden, reason, detail, title: "edge not admitted");
 
     [LoggerMessage(EventId = 1430, Level = LogLevel.Information, Message = "Edge SVID {SpiffeId} signed, valid until {ExpiresAt:O}")]
     private static partial void LogGranted(ILogger logger, string spiffeId, DateTimeOffset expiresAt);

@@ -21,8 +21,6 @@ public sealed class BootstrapOptions
     /// </summary>
     public bool? LocalJoinFile { get; set; }
 
-    public const string LocalJoinFileName = "edge-join.json";
-
     /// <summary>The <c>spiffe_refresh_hint</c> the SPIFFE bundle endpoint publishes for federated domains.</summary>
     public TimeSpan FederationRefreshHint { get; set; } = TimeSpan.FromMinutes(5);
 }

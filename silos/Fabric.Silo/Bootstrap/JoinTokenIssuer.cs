@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Fabric.Contracts.Identity;
 using Fabric.Silo.Identity;
 using Microsoft.Extensions.Options;
@@ -20,8 +19,7 @@ internal sealed class JoinTokenIssuer(IGrainFactory grains, CaStore store, IOpti
         {
             return (created.Status, null);
         }
-        var ca = await store.GetOrCreateAsync(td);
-        using var root = X509Certificate2.CreateFromPem(ca.CertificatePem);
-        return (EdgeAdmission.Admitted, new JoinDocument(created.TokenId!, created.Token!, edgeName, created.ExpiresAt, td, BootstrapUrl, EdgeBootstrap.CaPin(root)));
+        var pin = (await store.GetAsync(td)).Active.Sha256;
+        return (EdgeAdmission.Admitted, new JoinDocument(created.TokenId!, created.Token!, edgeName, created.ExpiresAt, td, BootstrapUrl, pin));
     }
 }

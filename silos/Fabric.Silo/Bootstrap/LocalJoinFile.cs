@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Fabric.Contracts.Identity;
 using Fabric.Hosting;
 using Fabric.Silo.Hosting;
 using Microsoft.Extensions.Options;
@@ -27,7 +28,7 @@ internal sealed partial class LocalJoinFile(
 
     public bool Enabled => options.Value.LocalJoinFile ?? ClusterSettings.Read(configuration).IsLocalhost;
 
-    public string FilePath => Path.Combine(FabricDataDirectory.Resolve(configuration), BootstrapOptions.LocalJoinFileName);
+    public string FilePath => Path.Combine(FabricDataDirectory.Resolve(configuration), EdgeBootstrap.LocalJoinFileName);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

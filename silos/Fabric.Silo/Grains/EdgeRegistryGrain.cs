@@ -35,7 +35,7 @@ public sealed partial class EdgeRegistryGrain(
         var now = time.GetUtcNow();
         Prune(now);
         var tokenId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var secret = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var secret = System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         state.State.Tokens[tokenId] = new JoinTokenRecord
         {
             EdgeName = edgeName,
@@ -186,9 +186,6 @@ public sealed partial class EdgeRegistryGrain(
             state.State.Tokens.Remove(old);
         }
     }
-
-    private static string Base64UrlEncode(byte[] bytes) =>
-        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     [LoggerMessage(EventId = 1410, Level = LogLevel.Information, Message = "Join token {TokenId} created for edge {EdgeName}, valid until {ExpiresAt:O}")]
     private static partial void LogTokenCreated(ILogger logger, string tokenId, string edgeName, DateTimeOffset expiresAt);

@@ -24,10 +24,14 @@ public sealed partial class TrustDomainGrain(
 
     private IGrainTimer? _timer;
 
+    /// <summary>The last good bundle, parsed once from <see cref="TrustDomainState.BundleJson"/> (at activation and on each change).</summary>
+    private SpiffeBundle? _bundle;
+
     private string TrustDomain => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _bundle = state.State.BundleJson is { } json ? SpiffeBundle.TryParse(TrustDomain, System.Text.Encoding.UTF8.GetBytes(json), out _) : null;
         if (state.State.Config is not null)
         {
             Schedule(state.State.NextRefresh ?? time.GetUtcNow());
@@ -60,6 +64,7 @@ public sealed partial class TrustDomainGrain(
         }
         await state.ClearStateAsync();
         state.State = new TrustDomainState();
+        _bundle = null;
         _timer?.Dispose();
         await GrainFactory.FederationDirectory().RemoveAsync(TrustDomain);
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Bundle, TrustDomain, 0));
@@ -69,11 +74,9 @@ public sealed partial class TrustDomainGrain(
     public ValueTask<FederationStatus?> GetStatusAsync() => ValueTask.FromResult(Status());
 
     public ValueTask<FederatedBundle?> GetBundleAsync() => ValueTask.FromResult(
-        state.State.Config is null || state.State.BundleJson is not { } json
-            ? null
-            : SpiffeBundle.TryParse(TrustDomain, System.Text.Encoding.UTF8.GetBytes(json), out _) is { } bundle
-                ? new FederatedBundle(TrustDomain, bundle.Sequence, bundle.X509Pem, bundle.JwtAuthorities)
-                : null);
+        state.State.Config is not null && _bundle is { } bundle
+            ? new FederatedBundle(TrustDomain, bundle.Sequence, bundle.X509Pem, bundle.JwtAuthorities)
+            : null);
 
     public async ValueTask<FederationStatus?> RefreshAsync()
     {
@@ -99,6 +102,7 @@ public sealed partial class TrustDomainGrain(
         {
             var changed = state.State.BundleJson != json;
             state.State.BundleJson = json;
+            _bundle = bundle;
             state.State.Sequence = bundle.Sequence;
             state.State.LastRefresh = now;
             state.State.LastError = null;
@@ -118,7 +122,7 @@ public sealed partial class TrustDomainGrain(
 
     private async Task<(SpiffeBundle? Bundle, string? Json, string? Error)> FetchAsync(FederationConfig config)
     {
-        var trustedRoots = state.State.BundleJson is { } last && SpiffeBundle.TryParse(TrustDomain, System.Text.Encoding.UTF8.GetBytes(last), out _) is { } good
+        var trustedRoots = _bundle is { } good
             ? [.. good.X509Authorities]
             : config.BootstrapBundlePem is { } pem ? SvidPem.LoadCertificates(pem) : new X509Certificate2Collection();
         using var handler = new SocketsHttpHandler { ConnectTimeout = FetchTimeout, AllowAutoRedirect = false, UseProxy = false };
@@ -173,7 +177,7 @@ public sealed partial class TrustDomainGrain(
         {
             return null;
         }
-        var bundle = state.State.BundleJson is { } json ? SpiffeBundle.TryParse(TrustDomain, System.Text.Encoding.UTF8.GetBytes(json), out _) : null;
+        var bundle = _bundle;
         return new FederationStatus(TrustDomain, config.BundleEndpointUrl, config.Profile == FederationProfile.HttpsSpiffe ? "https_spiffe" : "https_web",
             state.State.Sequence, state.State.LastRefresh, state.State.NextRefresh, state.State.LastError,
             bundle?.X509Authorities.Count ?? 0, bundle?.JwtAuthorities.Count ?? 0);

@@ -6,14 +6,7 @@ namespace Fabric.Silo.Hosting;
 /// </summary>
 public static class FabricDataDirectory
 {
-    public static string Resolve(IConfiguration configuration)
-    {
-        if (configuration["Fabric:DataDirectory"] is { Length: > 0 } configured)
-        {
-            return configured;
-        }
-        return Fabric.Hosting.DataDirectory.Default();
-    }
+    public static string Resolve(IConfiguration configuration) => Fabric.Hosting.DataDirectory.Resolve(configuration);
 
     /// <summary>Reads a private file, or creates it with owner-only (0600) permissions from <paramref name="create"/>.</summary>
     public static string ReadOrCreatePrivateFile(string path, Func<string> create)

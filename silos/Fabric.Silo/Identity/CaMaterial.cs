@@ -63,7 +63,7 @@ public sealed record CaRoot(
             using var key = System.Security.Cryptography.ECDsa.Create();
             key.ImportFromPem(JwtPrivateKeyPem);
             var spki = key.ExportSubjectPublicKeyInfo();
-            var kid = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(spki)[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            var kid = System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.SHA256.HashData(spki).AsSpan(0, 16));
             return new JwtKey(kid, spki);
         }
     }
