@@ -44,7 +44,9 @@ public sealed class LinkPeers
     public IDisposable Track(ConnectionContext connection, SpiffeId peer)
     {
         _open[connection] = peer;
-        if (IsRefused(peer))
+        // Registered before the check: a refusal landing now either sees this link in its sweep or is seen here.
+        // Either way the link is aborted and unregistered at once, never left counted until its pipes drain.
+        if (IsRefused(peer) && _open.TryRemove(connection, out _))
         {
             connection.Abort(new ConnectionAbortedException($"{peer} is refused"));
         }

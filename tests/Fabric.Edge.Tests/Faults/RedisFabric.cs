@@ -194,8 +194,19 @@ internal sealed class RedisFabric : IAsyncDisposable
         return server;
     }
 
-    public Task<ConnectedMcpClient> ConnectAsync(WebApplication edge, string server, X509Certificate2 certificate, ProtocolGeneration generation) =>
-        McpClients.ConnectAsync(McpUrl(edge, server), generation, certificate, ValidateEdge);
+    public async Task<ConnectedMcpClient> ConnectAsync(WebApplication edge, string server, X509Certificate2 certificate, ProtocolGeneration generation)
+    {
+        try
+        {
+            return await McpClients.ConnectAsync(McpUrl(edge, server), generation, certificate, ValidateEdge);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is IOException)
+        {
+            // A transport failure at connect is never expected here: say what the nodes logged (Kestrel's own
+            // handshake failures included, see Capture) rather than only what the client saw.
+            throw new InvalidOperationException($"connecting to {McpUrl(edge, server)} failed: {ex.Message}\n{string.Join('\n', Logs.Lines.TakeLast(60))}", ex);
+        }
+    }
 
     /// <summary>Waits until every audit record the edge has produced so far reached the cluster.</summary>
     public static Task FlushAuditAsync(WebApplication edge) => edge.Services.GetRequiredService<AuditShipper>().FlushAsync();
@@ -209,6 +220,8 @@ internal sealed class RedisFabric : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // Kestrel reports why it failed a TLS handshake at Debug only.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.Https", LogLevel.Debug);
         builder.Logging.AddProvider(Logs);
     }
 

@@ -133,13 +133,17 @@ public sealed class McpReaderFuzzTests
             string? name = null;
             if (method is not null && root.TryGetProperty("params", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
             {
-                // Duplicates are refused where the decision reads: the message, its params, and (at any depth) the arguments.
+                // Duplicates are refused where the decision reads: the message, its params, and (at any depth) the
+                // arguments of a tool or prompt call (the only calls argument rules decide on; other methods' members
+                // are the upstream's to read, and an unknown method is denied whatever its arguments say).
+                var kind = McpMethods.Classify(method);
                 if (HasDuplicates(parameters, deep: false)
-                    || (parameters.TryGetProperty("arguments", out var arguments) && HasDuplicates(arguments, deep: true)))
+                    || (kind is McpCallKind.Tool or McpCallKind.Prompt
+                        && parameters.TryGetProperty("arguments", out var arguments) && HasDuplicates(arguments, deep: true)))
                 {
                     return null;
                 }
-                var property = McpMethods.Classify(method) switch
+                var property = kind switch
                 {
                     McpCallKind.Tool or McpCallKind.Prompt => "name",
                     McpCallKind.Resource => "uri",

@@ -71,6 +71,39 @@ public sealed class LinkTlsTests
         Assert.Null(LinkTls.Check(neighbour, Node(), FabricRole.Edge, peers, Now));
     }
 
+    [Fact]
+    public void Refusing_aborts_and_uncounts_open_links_and_a_link_that_registers_after_the_refusal()
+    {
+        var id = SpiffeId.Parse($"spiffe://{TrustDomain}/fabric/edge/e1");
+        var other = SpiffeId.Parse($"spiffe://{TrustDomain}/fabric/edge/e2");
+        var peers = new LinkPeers();
+        var open = new RecordingConnection();
+        var neighbour = new RecordingConnection();
+        using var openRegistration = peers.Track(open, id);
+        using var neighbourRegistration = peers.Track(neighbour, other);
+
+        Assert.Equal(1, peers.Refuse(id));
+        // A handshake that passed its check just before the refusal registers just after it.
+        var late = new RecordingConnection();
+        using var lateRegistration = peers.Track(late, id);
+
+        Assert.True(open.Aborted);
+        Assert.True(late.Aborted);
+        Assert.False(neighbour.Aborted);
+        Assert.Equal(0, peers.OpenLinks(id));
+        Assert.Equal(1, peers.OpenLinks(other));
+    }
+
+    private sealed class RecordingConnection : Microsoft.AspNetCore.Connections.ConnectionContext
+    {
+        public bool Aborted { get; private set; }
+        public override string ConnectionId { get; set; } = Guid.NewGuid().ToString("N");
+        public override Microsoft.AspNetCore.Http.Features.IFeatureCollection Features { get; } = new Microsoft.AspNetCore.Http.Features.FeatureCollection();
+        public override IDictionary<object, object?> Items { get; set; } = new Dictionary<object, object?>();
+        public override System.IO.Pipelines.IDuplexPipe Transport { get; set; } = null!;
+        public override void Abort(Microsoft.AspNetCore.Connections.ConnectionAbortedException abortReason) => Aborted = true;
+    }
+
     private static NodeIdentity Node()
     {
         var identity = new NodeIdentity();
