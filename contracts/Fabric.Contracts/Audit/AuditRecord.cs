@@ -32,6 +32,11 @@ public sealed record AuditRecord
     [Id(19)] public string? Auth { get; init; }
     /// <summary>The sequence of the bundle (of the caller's own trust domain, <see cref="Workload"/>'s) its SVID was validated with.</summary>
     [Id(20)] public long? BundleSequence { get; init; }
+    /// <summary>
+    /// For a call a federated fabric's edge carried in (an ingress edge's record): that edge's SPIFFE ID, the transport
+    /// identity; <see cref="Workload"/> is then the agent its JWT-SVID names. Null for a direct caller.
+    /// </summary>
+    [Id(21)] public string? Via { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -16,7 +16,7 @@ public interface IMcpServerGrain : IGrainWithStringKey
 
     /// <summary>Stores a validated definition; pushes an invalidation to every edge before returning.</summary>
     [Alias("Put")]
-    ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact);
+    ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact, string? agentJwtAudience = null);
 
     [Alias("Delete")]
     ValueTask<bool> DeleteAsync();

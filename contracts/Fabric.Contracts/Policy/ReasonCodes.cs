@@ -43,6 +43,11 @@ public static class ReasonCodes
     public const string UnsupportedMediaType = "unsupported-media-type";
     /// <summary>An HTTP method the MCP transport does not define on the endpoint (405).</summary>
     public const string MethodNotAllowed = "method-not-allowed";
+    /// <summary>
+    /// A bearer JWT-SVID that does not validate (401): an agent's own token, or the one a federated fabric's edge
+    /// carries for its agent into an ingress edge (missing, wrong audience, expired, foreign key, another domain's agent).
+    /// </summary>
+    public const string InvalidJwtSvid = "invalid-jwt-svid";
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -50,5 +55,6 @@ public static class ReasonCodes
         PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch, UnknownSession,
         UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
         CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
+        InvalidJwtSvid,
     ];
 }

@@ -7,6 +7,12 @@ namespace Fabric.Contracts.Servers;
 /// lives, the SPIFFE ID its certificate must carry (absent: WebPKI validation with the host name)
 /// and how a credential is spliced into calls to it. The pinned identity is a parsed
 /// <see cref="SpiffeId"/>: a pin that does not parse cannot exist, so it can never fall back to Web PKI.
+/// <para>
+/// <see cref="AgentJwtAudience"/> marks a server of another, federated fabric reached through its ingress edge
+/// (<see cref="Identity"/> pins that edge): instead of a credential the edge sends, per call, a JWT-SVID of the
+/// calling agent for that audience (the remote server's SPIFFE ID), and the remote fabric decides, splices its own
+/// credential and audits both identities.
+/// </para>
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.mcp-server")]
 public sealed record McpServerDefinition(
@@ -16,7 +22,8 @@ public sealed record McpServerDefinition(
     [property: Id(3)] CredentialBinding? Credential,
     [property: Id(4)] long Revision,
     [property: Id(5)] DateTimeOffset UpdatedAt,
-    [property: Id(6)] ReflectionAction OnReflection = ReflectionAction.Redact);
+    [property: Id(6)] ReflectionAction OnReflection = ReflectionAction.Redact,
+    [property: Id(7)] SpiffeId? AgentJwtAudience = null);
 
 /// <summary>
 /// What the edge does when an upstream's answer carries the credential it spliced (an echo, an error message):

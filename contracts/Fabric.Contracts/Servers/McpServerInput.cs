@@ -5,7 +5,8 @@ public sealed record McpServerInput(
     string? Upstream,
     string? Identity = null,
     CredentialBindingInput? Credential = null,
-    string? OnReflection = null)
+    string? OnReflection = null,
+    string? AgentJwtAudience = null)
 {
     /// <summary>The stored form of <see cref="OnReflection"/>; call only after validation.</summary>
     public ReflectionAction ReflectionAction => OnReflection == "block" ? ReflectionAction.Block : ReflectionAction.Redact;

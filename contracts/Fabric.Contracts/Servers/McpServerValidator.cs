@@ -69,6 +69,10 @@ public static class McpServerValidator
             {
                 ValidateCredential(credential, availableSources, Add);
             }
+            if (input.AgentJwtAudience is not null)
+            {
+                ValidateAgentJwt(input, Add);
+            }
             if (input.OnReflection is not (null or "redact" or "block"))
             {
                 Add("onReflection", "onReflection must be 'redact' (mask the credential in answers, the default) or 'block' (refuse answers that carry it)");
@@ -80,7 +84,7 @@ public static class McpServerValidator
     /// <summary>The same checks for the stored form, for grains that receive parsed values.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(
         string? name, Uri? upstream, string? identity, CredentialBinding? credential,
-        IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false) =>
+        IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false, string? agentJwtAudience = null) =>
         Validate(name, new McpServerInput(
             upstream?.OriginalString,
             identity,
@@ -88,7 +92,8 @@ public static class McpServerValidator
                 ? null
                 : new CredentialBindingInput(credential.Source, credential.Ref, credential.PerWorkload,
                     credential.Inject is null ? null : new InjectSpecInput(credential.Inject.Header, credential.Inject.Format),
-                    credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version)),
+                    credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version),
+            AgentJwtAudience: agentJwtAudience),
             availableSources,
             allowLinkLocal);
 
@@ -141,6 +146,40 @@ public static class McpServerValidator
             return "identity must be the upstream's SPIFFE ID: " + error;
         }
         return id.IsWorkload ? null : "identity must be a workload SPIFFE ID (with a path), not a trust domain";
+    }
+
+    /// <summary>
+    /// A server of a federated fabric behind its ingress edge: the audience is a SPIFFE ID of that fabric, the
+    /// upstream is https and pinned to one of its edges (the only peer that may receive the agent's JWT-SVID),
+    /// and there is no credential: the remote fabric splices its own, and none of this fabric's leaves it.
+    /// </summary>
+    private static void ValidateAgentJwt(McpServerInput input, Action<string, string?> add)
+    {
+        if (!SpiffeId.TryParse(input.AgentJwtAudience, out var audience, out var error) || !audience.IsWorkload)
+        {
+            add("agentJwtAudience", "agentJwtAudience must be the remote server's SPIFFE ID (with a path): " + (error ?? "no path"));
+            return;
+        }
+        if (audience.IsReserved)
+        {
+            add("agentJwtAudience", "agentJwtAudience must name an MCP server, not a fabric component");
+        }
+        if (input.Identity is null || !SpiffeId.TryParse(input.Identity, out var edge, out _))
+        {
+            add("identity", "a server with agentJwtAudience must pin the remote fabric's ingress edge: identity spiffe://<its trust domain>/fabric/edge/<name>");
+        }
+        else if (!FabricNodes.Is(edge, audience.TrustDomain, FabricRole.Edge))
+        {
+            add("identity", $"identity must be an edge of '{audience.TrustDomain}' (spiffe://{audience.TrustDomain}/fabric/edge/<name>): the agent's JWT-SVID goes to nobody else");
+        }
+        if (input.Credential is not null)
+        {
+            add("credential", "a server with agentJwtAudience has no credential here: the remote fabric splices its own");
+        }
+        if (input.Upstream is { } upstream && !upstream.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            add("upstream", "a server with agentJwtAudience is reached over https (mTLS with this edge's SVID)");
+        }
     }
 
     private static void ValidateCredential(CredentialBindingInput credential, IReadOnlyCollection<string>? availableSources, Action<string, string?> add)

@@ -11,21 +11,32 @@ namespace Fabric.Edge.Credentials;
 /// grain itself issues only to workloads with a grant on the server. No credential → the call is denied with
 /// <c>credential-unavailable</c>: never forwarded without it.
 /// </summary>
-internal sealed partial class CredentialSplice(EdgeCache cache, ILogger<CredentialSplice> logger)
+internal sealed partial class CredentialSplice(EdgeCache cache, AgentJwts agentJwts, ILogger<CredentialSplice> logger)
 {
-    /// <summary>Starts the lookup when the server has a binding and the workload may speak to it; never faults.</summary>
+    /// <summary>
+    /// Starts the lookup when the server has a binding (or, for a federated fabric's server, wants the agent's
+    /// JWT-SVID) and the workload may speak to it; never faults.
+    /// </summary>
     public void Begin(McpExchange exchange)
     {
-        if (exchange.Server?.Credential is { } binding && exchange.Grant.AllowsServer)
+        if (!exchange.Grant.AllowsServer || exchange.Server is not { } server)
+        {
+            return;
+        }
+        if (server.Credential is { } binding)
         {
             exchange.CredentialLookup = cache.GetCredentialAsync(
-                ICredentialLeaseGrain.KeyFor(exchange.Server.Name, binding.PerWorkload ? exchange.Workload!.ToString() : null));
+                ICredentialLeaseGrain.KeyFor(server.Name, binding.PerWorkload ? exchange.Workload!.ToString() : null));
+        }
+        else if (server.AgentJwtAudience is { } audience)
+        {
+            exchange.CredentialLookup = agentJwts.GetAsync(exchange.Workload!, audience);
         }
     }
 
     public async ValueTask<bool> LeaseAsync(McpExchange exchange)
     {
-        if (exchange.Server!.Credential is null)
+        if (exchange.Server!.Credential is null && exchange.Server.AgentJwtAudience is null)
         {
             return true;
         }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Fabric.Contracts.Policy;
 using Fabric.Contracts.Servers;
+using Fabric.Edge.Credentials;
 using Fabric.Edge.Forwarding;
 using Fabric.Edge.Mcp;
 using Fabric.Edge.Pipeline;
@@ -16,9 +17,12 @@ internal static class ResponseFilters
 {
     /// <summary>The needles to scan the answer for: none when nothing was spliced.</summary>
     public static CredentialNeedles NeedlesOf(McpExchange exchange) =>
-        exchange.Credential is { } credential && exchange.Server?.Credential is { } binding
-            ? CredentialNeedleCache.For(credential, binding.Inject)
+        exchange.Credential is { } credential && InjectOf(exchange.Server) is { } inject
+            ? CredentialNeedleCache.For(credential, inject)
             : CredentialNeedles.Empty;
+
+    private static InjectSpec? InjectOf(McpServerDefinition? server) =>
+        server?.Credential?.Inject ?? (server?.AgentJwtAudience is null ? null : AgentJwts.Inject);
 
     /// <summary>Filters and masks a buffered answer, then writes it; returns the reason it was refused, if it was.</summary>
     public static async ValueTask<string?> WriteBufferedAsync(McpExchange exchange, BoundedBufferStream buffer)

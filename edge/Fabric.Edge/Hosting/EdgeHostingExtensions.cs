@@ -47,6 +47,8 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<ServerRouting>();
         builder.Services.AddSingleton<McpRequestReader>();
         builder.Services.AddSingleton<SessionOwnership>();
+        builder.Services.AddSingleton<AgentJwts>();
+        builder.Services.AddSingleton<IngressAdmission>();
         builder.Services.AddSingleton<CredentialSplice>();
         builder.Services.AddSingleton<McpForwarder>();
         builder.Services.AddSingleton<ExchangeAudit>();

@@ -32,6 +32,9 @@ public sealed class EdgeOptions
     /// <summary>JWT-SVIDs as an alternative to mTLS, for agents behind a TLS-terminating load balancer.</summary>
     public EdgeJwtSvidOptions JwtSvid { get; set; } = new();
 
+    /// <summary><c>Fabric:Edge:Ingress</c>: this edge also admits calls federated fabrics' edges carry in for their agents.</summary>
+    public EdgeIngressOptions Ingress { get; set; } = new();
+
     /// <summary>DNS names in the edge's serving SVID.</summary>
     public string[] DnsNames { get; set; } = ["localhost"];
 
@@ -79,4 +82,15 @@ public sealed class EdgeJwtSvidOptions
 
     /// <summary>The audience a token must name; default: this edge's SPIFFE ID (<c>spiffe://&lt;td&gt;/fabric/edge/&lt;name&gt;</c>).</summary>
     public string? Audience { get; set; }
+}
+
+/// <summary>
+/// <c>Fabric:Edge:Ingress</c>: off unless enabled. Then a client certificate of an edge of a federated trust domain
+/// (<c>spiffe://&lt;td&gt;/fabric/edge/&lt;name&gt;</c>, validated with that domain's bundle) is admitted as the transport of
+/// its agent's call: the request must carry that agent's JWT-SVID (<c>Authorization: Bearer</c>, audience the called
+/// server's SPIFFE ID, the agent in the edge's own trust domain), and the call is decided on the agent.
+/// </summary>
+public sealed class EdgeIngressOptions
+{
+    public bool Enabled { get; set; }
 }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using Fabric.Contracts.Policy;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
@@ -69,28 +70,29 @@ internal sealed class SvidAuthenticationHandler(
     /// </summary>
     private AuthenticateResult AuthenticateBearer()
     {
-        var headers = Request.Headers.Authorization;
-        if (headers.Count == 0)
+        if (Request.Headers.Authorization.Count == 0)
         {
             return AuthenticateResult.NoResult();
         }
-        string? error;
-        if (headers.Count > 1 || headers[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var audience = edge.Value.JwtSvid.Audience is { Length: > 0 } configured ? configured : identity.Current.Id.ToString();
+        var validation = ValidateBearer(Request, jwt.Current, audience, time.GetUtcNow());
+        if (validation.IsValid)
         {
-            error = "exactly one Authorization: Bearer header is accepted";
+            return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new SvidIdentity(validation.Id, bearer: true)), SchemeName));
         }
-        else
+        Context.Items[BearerErrorKey] = validation.Error;
+        return AuthenticateResult.Fail(validation.Error!);
+    }
+
+    /// <summary>The JWT-SVID of the request's one <c>Authorization: Bearer</c> header, validated for <paramref name="audience"/>.</summary>
+    public static JwtSvidValidation ValidateBearer(HttpRequest request, JwtBundleSet keys, string audience, DateTimeOffset now)
+    {
+        var headers = request.Headers.Authorization;
+        if (headers.Count != 1 || headers[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            var audience = edge.Value.JwtSvid.Audience is { Length: > 0 } configured ? configured : identity.Current.Id.ToString();
-            var validation = JwtSvid.Validate(value["Bearer ".Length..].Trim(), jwt.Current, audience, time.GetUtcNow());
-            if (validation.IsValid)
-            {
-                return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new SvidIdentity(validation.Id, bearer: true)), SchemeName));
-            }
-            error = validation.Error;
+            return new JwtSvidValidation(null, "exactly one Authorization: Bearer header is accepted");
         }
-        Context.Items[BearerErrorKey] = error;
-        return AuthenticateResult.Fail(error);
+        return JwtSvid.Validate(value["Bearer ".Length..].Trim(), keys, audience, now);
     }
 
     /// <summary>The answer to a request with no admitted identity: 401 naming the bearer token's fault, else 403.</summary>
@@ -100,7 +102,7 @@ internal sealed class SvidAuthenticationHandler(
         {
             context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "JWT-SVID not admitted", detail: error,
-                extensions: new Dictionary<string, object?> { ["reason"] = "invalid-jwt-svid" }).ExecuteAsync(context);
+                extensions: new Dictionary<string, object?> { ["reason"] = ReasonCodes.InvalidJwtSvid }).ExecuteAsync(context);
         }
         return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Identity not admitted",
             detail: "No valid X.509-SVID client certificate (or, where accepted, JWT-SVID bearer token) under this fabric's trust bundle.").ExecuteAsync(context);

@@ -36,6 +36,9 @@ internal sealed class McpExchange
     /// <summary>True when <see cref="Workload"/> came from a bearer JWT-SVID, not the handshake: <c>auth: mtls</c> policies allow it nothing.</summary>
     public bool Bearer { get; set; }
 
+    /// <summary>The federated fabric's edge that carried the call in (ingress), when <see cref="Workload"/> is the agent its JWT-SVID names.</summary>
+    public SpiffeId? Via { get; set; }
+
     /// <summary>The sequence of the bundle of <see cref="Workload"/>'s trust domain when it was admitted.</summary>
     public long? BundleSequence { get; set; }
 
@@ -133,5 +136,6 @@ internal sealed class McpExchange
         CredentialReflected = CredentialReflected,
         Auth = Workload is null ? null : Bearer ? "jwt-svid" : "x509-svid",
         BundleSequence = BundleSequence,
+        Via = Via?.ToString(),
     };
 }

@@ -16,7 +16,8 @@ namespace Fabric.Edge.Pipeline;
 /// the folder of its concept. Any step may refuse (through the one table in <see cref="Refusals"/>); only Policy
 /// decides; nothing is forwarded that Policy did not allow; every request, refused or not, ends in one audit record.
 /// <code>
-///   :: 1 Identity     X.509-SVID of the handshake → SPIFFE ID; /fabric/ IDs are the fabric's own → 403
+///   :: 1 Identity     X.509-SVID of the handshake → SPIFFE ID; /fabric/ IDs are the fabric's own → 403;
+///                     (ingress) a federated edge's handshake + its agent's JWT-SVID → the agent (401)
 ///   :: 2 Routing      server definition + grant (cache │ grains); the credential lookup starts
 ///   :: 3 Transport    POST │ GET │ DELETE (405); POST: application/json, no Content-Encoding (415)
 ///   :: 4 Sessions     Mcp-Session-Id bound to this workload (404 │ 403)
@@ -35,6 +36,7 @@ internal sealed class McpPipeline(
     McpForwarder forwarder,
     ExchangeAudit audit,
     EdgeJoin join,
+    IngressAdmission ingress,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string server)
@@ -52,7 +54,15 @@ internal sealed class McpPipeline(
         }
 
         using var scope = audit.Begin(exchange);
-        if (exchange.Workload.IsReserved)
+        if (ingress.Carries(exchange.Workload))
+        {
+            // A federated fabric's edge carrying its agent's call in: from here on the exchange is the agent's.
+            if (!await ingress.AdmitAsync(exchange))
+            {
+                return;
+            }
+        }
+        else if (exchange.Workload.IsReserved)
         {
             exchange.Refuse(ReasonCodes.ReservedIdentity);
             await Refusals.WriteAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components; no agent may present it.");

@@ -33,6 +33,7 @@ internal static class Refusals
     private static readonly FrozenDictionary<string, Refusal> Table = new Dictionary<string, Refusal>
     {
         [ReasonCodes.ReservedIdentity] = new(StatusCodes.Status403Forbidden, "Identity reserved", RefusalShape.Problem),
+        [ReasonCodes.InvalidJwtSvid] = new(StatusCodes.Status401Unauthorized, "JWT-SVID not admitted", RefusalShape.Problem),
         [ReasonCodes.UnknownServer] = new(StatusCodes.Status404NotFound, "Unknown MCP server", RefusalShape.Problem),
         [ReasonCodes.MethodNotAllowed] = new(StatusCodes.Status405MethodNotAllowed, "Method not allowed", RefusalShape.Problem),
         [ReasonCodes.UnsupportedMediaType] = new(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", RefusalShape.Problem),

@@ -58,7 +58,7 @@ internal static class ServersApi
         }
         try
         {
-            var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding(), body.ReflectionAction);
+            var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding(), body.ReflectionAction, body.AgentJwtAudience);
             return TypedResults.Ok(stored);
         }
         catch (ArgumentException ex)

@@ -24,11 +24,11 @@ public sealed class McpServerGrain(
 {
     public ValueTask<McpServerDefinition?> GetAsync() => ValueTask.FromResult(state.State.Definition);
 
-    public async ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact)
+    public async ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact, string? agentJwtAudience = null)
     {
         var name = this.GetPrimaryKeyString();
         // Whether a source is configured is the API's check (it varies per silo); an unknown one fails closed at lease time.
-        var errors = McpServerValidator.Validate(name, upstream, identity, credential, availableSources: null, options.Value.AllowLinkLocal);
+        var errors = McpServerValidator.Validate(name, upstream, identity, credential, availableSources: null, options.Value.AllowLinkLocal, agentJwtAudience);
         if (!Enum.IsDefined(onReflection))
         {
             errors = new Dictionary<string, string[]>(errors) { ["onReflection"] = ["onReflection must be 'redact' or 'block'"] };
@@ -39,7 +39,8 @@ public sealed class McpServerGrain(
         }
         // Revisions keep counting across delete and re-create so that an edge never confuses two lives.
         state.State.Revision++;
-        var definition = new McpServerDefinition(name, upstream, identity is null ? null : SpiffeId.Parse(identity), credential, state.State.Revision, time.GetUtcNow(), onReflection);
+        var definition = new McpServerDefinition(name, upstream, identity is null ? null : SpiffeId.Parse(identity), credential, state.State.Revision, time.GetUtcNow(), onReflection,
+            agentJwtAudience is null ? null : SpiffeId.Parse(agentJwtAudience));
         state.State.Definition = definition;
         await state.WriteStateAsync();
         await GrainFactory.ServerDirectory().AddAsync(name);

@@ -124,6 +124,32 @@ public class McpServerValidatorTests
     public void Rejects_identities(string identity) =>
         Assert.Equal(["identity"], McpServerValidator.Validate("tools", Valid with { Identity = identity }).Keys);
 
+    private static readonly McpServerInput ViaIngress = new(
+        "https://ingress.b.example/mcp/github", "spiffe://b.test/fabric/edge/ingress-1", AgentJwtAudience: "spiffe://b.test/mcp/github");
+
+    [Fact]
+    public void Accepts_a_server_of_a_federated_fabric_behind_its_ingress_edge() =>
+        Assert.Empty(McpServerValidator.Validate("github", ViaIngress));
+
+    [Theory]
+    // The audience: a workload SPIFFE ID, never a fabric component.
+    [InlineData("https://ingress.b.example/m", "spiffe://b.test/fabric/edge/i", "b.test/mcp/github", "agentJwtAudience")]
+    [InlineData("https://ingress.b.example/m", "spiffe://b.test/fabric/edge/i", "spiffe://b.test", "agentJwtAudience")]
+    [InlineData("https://ingress.b.example/m", "spiffe://b.test/fabric/edge/i", "spiffe://b.test/fabric/silo/s", "agentJwtAudience")]
+    // The pinned identity: an edge of the audience's trust domain, so the token goes to nobody else.
+    [InlineData("https://ingress.b.example/m", null, "spiffe://b.test/mcp/github", "identity")]
+    [InlineData("https://ingress.b.example/m", "spiffe://b.test/servers/github", "spiffe://b.test/mcp/github", "identity")]
+    [InlineData("https://ingress.b.example/m", "spiffe://c.test/fabric/edge/i", "spiffe://b.test/mcp/github", "identity")]
+    [InlineData("https://ingress.b.example/m", "spiffe://b.test/fabric/edge/i/x", "spiffe://b.test/mcp/github", "identity")]
+    // mTLS with this edge's SVID needs https.
+    [InlineData("http://127.0.0.1:9000/m", "spiffe://b.test/fabric/edge/i", "spiffe://b.test/mcp/github", "upstream")]
+    public void Refuses_ingress_servers_naming_the_field(string upstream, string? identity, string audience, string field) =>
+        Assert.Equal([field], McpServerValidator.Validate("github", new McpServerInput(upstream, identity, AgentJwtAudience: audience)).Keys);
+
+    [Fact]
+    public void An_ingress_server_has_no_credential_of_this_fabric() =>
+        Assert.Equal(["credential"], McpServerValidator.Validate("github", ViaIngress with { Credential = Valid.Credential }).Keys);
+
     public static TheoryData<CredentialBindingInput, string> BadCredentials => new()
     {
         { Cred(source: null), "credential.source" },
