@@ -8,7 +8,12 @@ namespace Fabric.Contracts.Identity;
 /// </summary>
 public static class CustomRootTrust
 {
-    public static bool Chains(X509Certificate2? certificate, X509Certificate2Collection roots, X509Certificate2Collection? intermediates = null)
+    /// <summary>The extended key usage of a TLS server certificate (RFC 5280 §4.2.1.12).</summary>
+    public static readonly System.Security.Cryptography.Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
+
+    /// <param name="requiredUsage">An extended key usage the chain must allow (e.g. <see cref="ServerAuth"/>), as Web PKI clients require.</param>
+    public static bool Chains(X509Certificate2? certificate, X509Certificate2Collection roots, X509Certificate2Collection? intermediates = null,
+        System.Security.Cryptography.Oid? requiredUsage = null)
     {
         if (certificate is null)
         {
@@ -18,6 +23,10 @@ public static class CustomRootTrust
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(roots);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (requiredUsage is not null)
+        {
+            chain.ChainPolicy.ApplicationPolicy.Add(requiredUsage);
+        }
         if (intermediates is not null)
         {
             chain.ChainPolicy.ExtraStore.AddRange(intermediates);

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Fabric.Contracts.Identity;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Fabric.Silo.Grains;
@@ -16,8 +17,15 @@ namespace Fabric.Silo.Grains;
 public sealed partial class TrustDomainGrain(
     [PersistentState("federation", GrainStorage.Name)] IPersistentState<TrustDomainState> state,
     TimeProvider time,
+    IConfiguration configuration,
     ILogger<TrustDomainGrain> logger) : Grain, ITrustDomainGrain
 {
+    /// <summary>
+    /// <c>Fabric:Federation:WebTrustFile</c>: PEM roots that <c>https_web</c> endpoints must chain to instead of the
+    /// system's Web PKI store (a private PKI), re-read on every fetch. Host name and serverAuth are checked either way.
+    /// </summary>
+    public const string WebTrustFileKey = "Fabric:Federation:WebTrustFile";
+
     public static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan MaxRefresh = TimeSpan.FromHours(1);
     private static readonly TimeSpan FetchTimeout = TimeSpan.FromSeconds(10);
@@ -135,6 +143,27 @@ public sealed partial class TrustDomainGrain(
                 // https_spiffe: the endpoint's SVID, its exact SPIFFE ID, chained to the domain's own bundle; no Web PKI.
                 RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 leaf
                     && X509SvidValidator.ValidateExpected(leaf, null, bundles, time.GetUtcNow(), expected).IsValid,
+            };
+        }
+        else if (configuration[WebTrustFileKey] is { Length: > 0 } trustFile)
+        {
+            X509Certificate2Collection webRoots;
+            try
+            {
+                webRoots = SvidPem.LoadCertificates(await File.ReadAllTextAsync(trustFile));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                return (null, null, $"{WebTrustFileKey} could not be read: {ex.Message}");
+            }
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                // https_web against the configured roots only: the host name must match and the chain allow serverAuth.
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                    (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0
+                    && webRoots.Count > 0
+                    && certificate is X509Certificate2 leaf
+                    && CustomRootTrust.Chains(leaf, webRoots, chain?.ChainPolicy.ExtraStore, CustomRootTrust.ServerAuth),
             };
         }
         using var http = new HttpClient(handler) { Timeout = FetchTimeout };

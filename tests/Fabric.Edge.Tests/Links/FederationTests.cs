@@ -58,15 +58,27 @@ public sealed class OtherDomainFabric : FabricFixture
     protected override IEnumerable<string> EdgeArguments() => [$"--Fabric:TrustDomain={Domain}"];
 }
 
+/// <summary>
+/// Fabric A: <c>fabric.local</c>, whose silo trusts, for <c>https_web</c> bundle endpoints, the roots of a file
+/// (<c>Fabric:Federation:WebTrustFile</c>) the federation fixture fills with B's "Web PKI" root.
+/// </summary>
+public sealed class WebTrustingFabric(string webTrustFile) : FabricFixture
+{
+    protected override IEnumerable<string> SiloArguments() => [$"--Fabric:Federation:WebTrustFile={webTrustFile}"];
+}
+
 /// <summary>Two fabrics in one process: <c>fabric.local</c> (A) federating with <c>b.test</c> (B).</summary>
 public sealed class FederationFixture : IAsyncLifetime
 {
-    public FabricFixture A { get; } = new();
+    private static readonly string WebTrustFile = Path.Combine(Path.GetTempPath(), "fabric-web-trust-" + Guid.NewGuid().ToString("N") + ".pem");
+
+    public FabricFixture A { get; } = new WebTrustingFabric(WebTrustFile);
 
     public OtherDomainFabric B { get; } = new();
 
     public async Task InitializeAsync()
     {
+        await File.WriteAllTextAsync(WebTrustFile, B.WebRoot.ExportCertificatePem());
         await A.InitializeAsync();
         await B.InitializeAsync();
     }
@@ -205,6 +217,36 @@ public sealed class FederationTests(FederationFixture fabrics)
         // Nothing but the bundle is served there.
         using var other = await http.GetAsync(web + "/bootstrap/v1/bundle");
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_bundle_endpoint_in_the_https_web_profile_is_consumed_with_the_host_name_and_the_configured_roots_checked()
+    {
+        var web = B.SiloServices.GetRequiredService<Fabric.Silo.Bootstrap.WebBundleEndpoint>().Url! + "/.well-known/spiffe-bundle";
+        var authority = A.SiloServices.GetRequiredService<IGrainFactory>().Federation(OtherDomainFabric.Domain);
+        async Task<FederationStatus> Federate(string url)
+        {
+            using var response = await A.Admin.PutAsJsonAsync($"/v1/federation/{OtherDomainFabric.Domain}", new { bundleEndpointUrl = url, profile = "https_web" });
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            return (await authority.GetStatusAsync())!;
+        }
+        await A.Admin.DeleteAsync($"/v1/federation/{OtherDomainFabric.Domain}");
+
+        // The certificate names localhost, not 127.0.0.1: a name mismatch is refused even though the root is trusted.
+        var mismatch = await Federate(web);
+        Assert.Contains("could not be read", mismatch.LastError, StringComparison.Ordinal);
+        Assert.Equal(0, mismatch.X509Authorities);
+        // The https_spiffe listener's certificate (the silo's SVID) does not chain to the Web PKI roots.
+        var wrongRoot = await Federate(BundleEndpoint(B).Replace("127.0.0.1", "localhost", StringComparison.Ordinal));
+        Assert.Contains("could not be read", wrongRoot.LastError, StringComparison.Ordinal);
+
+        var good = await Federate(web.Replace("127.0.0.1", "localhost", StringComparison.Ordinal));
+        Assert.Null(good.LastError);
+        Assert.Equal("https_web", good.Profile);
+        Assert.True(good.X509Authorities >= 1 && good.JwtAuthorities >= 1);
+        Assert.True(A.EdgeApp.Services.GetRequiredService<NodeIdentity>().Bundles.TryGet(OtherDomainFabric.Domain, out var roots));
+        Assert.Equal(SvidPem.LoadCertificates(await B.Admin.GetStringAsync("/v1/bundle"))[0].Thumbprint, roots[0].Thumbprint);
+        await A.Admin.DeleteAsync($"/v1/federation/{OtherDomainFabric.Domain}");
     }
 
     [Theory]
