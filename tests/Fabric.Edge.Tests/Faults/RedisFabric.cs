@@ -32,12 +32,16 @@ internal sealed class RedisFabric : IAsyncDisposable
     private readonly List<WebApplication> _edges = [];
     private readonly string _secretKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-    private RedisFabric(RedisServer redis, string clusterId, string directory)
+    private RedisFabric(RedisServer redis, string clusterId, string directory, string domain)
     {
         Redis = redis;
         ClusterId = clusterId;
         Directory = directory;
+        Domain = domain;
     }
+
+    /// <summary>This fabric's trust domain (<see cref="TrustDomain"/> unless started in another).</summary>
+    public string Domain { get; }
 
     public RedisServer Redis { get; }
 
@@ -55,12 +59,16 @@ internal sealed class RedisFabric : IAsyncDisposable
 
     public IReadOnlyList<WebApplication> Edges => _edges;
 
-    public static async Task<RedisFabric> StartAsync(int silos = 1, params string[] redisArguments)
+    public static Task<RedisFabric> StartAsync(int silos = 1, params string[] redisArguments) =>
+        StartInDomainAsync(TrustDomain, silos, redisArguments);
+
+    /// <summary>A fabric of trust domain <paramref name="domain"/> with its own <c>redis-server</c>.</summary>
+    public static async Task<RedisFabric> StartInDomainAsync(string domain, int silos = 1, params string[] redisArguments)
     {
         var redis = await RedisServer.StartAsync(redisArguments);
         var clusterId = "faults-" + Guid.NewGuid().ToString("N")[..10];
         var directory = Path.Combine(Path.GetTempPath(), "fabric-faults-" + Guid.NewGuid().ToString("N"));
-        var fabric = new RedisFabric(redis, clusterId, directory);
+        var fabric = new RedisFabric(redis, clusterId, directory, domain);
         try
         {
             for (var i = 0; i < silos; i++)
@@ -99,6 +107,7 @@ internal sealed class RedisFabric : IAsyncDisposable
         $"--ConnectionStrings:redis={Redis.ConnectionString}",
         $"--Fabric:Cluster:ClusterId={ClusterId}",
         $"--Fabric:Cluster:ServiceId={ClusterId}",
+        $"--Fabric:TrustDomain={Domain}",
     ];
 
     public async Task<WebApplication> AddSiloAsync()
@@ -120,7 +129,7 @@ internal sealed class RedisFabric : IAsyncDisposable
         return silo;
     }
 
-    public async Task<WebApplication> AddEdgeAsync(string name, Action<WebApplicationBuilder>? configure = null)
+    public async Task<WebApplication> AddEdgeAsync(string name, Action<WebApplicationBuilder>? configure = null, params string[] arguments)
     {
         var edge = FabricEdgeApp.Build(
             [
@@ -129,6 +138,7 @@ internal sealed class RedisFabric : IAsyncDisposable
                 "--urls=https://127.0.0.1:0",
                 $"--Fabric:Edge:Name={name}",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(Directory, "spool-" + name)}",
+                .. arguments,
             ],
             builder =>
             {
