@@ -37,6 +37,11 @@ public sealed record AuditRecord
     /// identity; <see cref="Workload"/> is then the agent its JWT-SVID names. Null for a direct caller.
     /// </summary>
     [Id(21)] public string? Via { get; init; }
+    /// <summary>
+    /// <c>egress</c> for an MCP server's outbound call (<see cref="Workload"/> the server's identity, <see cref="Server"/>
+    /// the egress target, <see cref="Method"/> the HTTP method, <see cref="Name"/> the path without the query); null for an MCP call.
+    /// </summary>
+    [Id(22)] public string? Kind { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -1,3 +1,5 @@
+using Fabric.Contracts.Servers;
+
 namespace Fabric.Contracts.Grains;
 
 /// <summary>The keys of the cluster's singleton grains and typed shortcuts to them.</summary>
@@ -21,6 +23,20 @@ public static class FabricGrains
     public static ICredentialLeaseGrain Lease(this IGrainFactory grains, string key) => grains.GetGrain<ICredentialLeaseGrain>(key);
 
     public static IMcpServerGrain Server(this IGrainFactory grains, string name) => grains.GetGrain<IMcpServerGrain>(name);
+
+    public static IEgressTargetGrain EgressTarget(this IGrainFactory grains, string name) => grains.GetGrain<IEgressTargetGrain>(name);
+
+    /// <summary>The names of all egress targets (the server directory's "egress" instance).</summary>
+    public static IServerDirectoryGrain EgressDirectory(this IGrainFactory grains) => grains.GetGrain<IServerDirectoryGrain>("egress");
+
+    /// <summary>
+    /// The upstream definition behind a server key: an MCP server's, or an egress target's as <see cref="EgressTargetDefinition.AsUpstream"/>
+    /// for an <c>egress:</c> key (edges and leases handle both alike).
+    /// </summary>
+    public static async ValueTask<McpServerDefinition?> UpstreamAsync(this IGrainFactory grains, string key) =>
+        EgressTargetDefinition.TryParseKey(key, out var target)
+            ? (await grains.EgressTarget(target).GetAsync())?.AsUpstream()
+            : await grains.Server(key).GetAsync();
 
     public static IWorkloadGrain Workload(this IGrainFactory grains, string spiffeId) => grains.GetGrain<IWorkloadGrain>(spiffeId);
 

@@ -58,7 +58,7 @@ public sealed class PolicyCatalog
             for (var i = 0; i < document.Rules.Count; i++)
             {
                 var rule = document.Rules[i];
-                if (Glob.IsMatch(rule.Server, server))
+                if (!rule.IsEgress && Glob.IsMatch(rule.Server, server))
                 {
                     (rules ??= []).Add(new GrantedRule(document.Name, i, rule, document.Auth == PolicyAuth.Mtls));
                 }
@@ -69,6 +69,34 @@ public sealed class PolicyCatalog
 
     public WorkloadGrant GrantFor(SpiffeId workload, string server, bool enabled) =>
         new(Version, enabled, RulesFor(workload, server));
+
+    /// <summary>
+    /// The egress rules of every policy that has a subject matching <paramref name="identity"/> (an MCP server's
+    /// SPIFFE ID), whose egress glob matches <paramref name="target"/>; in policy-name, then rule order.
+    /// </summary>
+    public IReadOnlyList<GrantedRule> EgressRulesFor(SpiffeId identity, string target)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(target);
+        List<GrantedRule>? rules = null;
+        foreach (var policy in _policies)
+        {
+            if (!policy.Subjects.Any(s => s.Matches(identity)))
+            {
+                continue;
+            }
+            var document = policy.Document;
+            for (var i = 0; i < document.Rules.Count; i++)
+            {
+                var rule = document.Rules[i];
+                if (rule.Egress is { } egress && Glob.IsMatch(egress, target))
+                {
+                    (rules ??= []).Add(new GrantedRule(document.Name, i, rule, document.Auth == PolicyAuth.Mtls));
+                }
+            }
+        }
+        return rules is null ? [] : rules.AsReadOnly();
+    }
 
     private static CompiledPolicy Compile(PolicyDocument policy)
     {
@@ -88,9 +116,9 @@ public sealed class PolicyCatalog
         }
         for (var i = 0; i < policy.Rules.Count; i++)
         {
-            if (policy.Rules[i] is not { Server: not null })
+            if (policy.Rules[i] is not { Server: not null } rule || (rule.IsEgress ? rule.Server.Length != 0 : rule.Server.Length == 0))
             {
-                throw new ArgumentException($"policy '{policy.Name}' rules[{i}] has no server", nameof(policy));
+                throw new ArgumentException($"policy '{policy.Name}' rules[{i}] names neither exactly a server nor exactly an egress target", nameof(policy));
             }
         }
         return new CompiledPolicy(policy, subjects);

@@ -27,6 +27,12 @@ public enum PolicyAuth
 /// resources and prompts (globs). A rule that names none of the three (and no <see cref="Methods"/>)
 /// applies to every tool, resource and prompt of the server. <see cref="When"/> constrains tool arguments.
 /// <see cref="Methods"/> names extension methods (in no MCP method table, e.g. <c>x/custom</c>) exactly.
+/// <para>
+/// An <em>egress rule</em> names <see cref="Egress"/> (a glob of egress target names) instead of a server
+/// (<see cref="Server"/> is then empty and matches no server): it applies to the outbound HTTP calls of the MCP
+/// servers whose identities are the policy's subjects, to the HTTP <see cref="Methods"/> it lists (all when absent)
+/// and the request paths its <see cref="Paths"/> globs match (all when absent). See <see cref="EgressEvaluator"/>.
+/// </para>
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.policy-rule")]
 public sealed record PolicyRule(
@@ -36,7 +42,14 @@ public sealed record PolicyRule(
     [property: Id(3)] IReadOnlyList<string>? Resources = null,
     [property: Id(4)] IReadOnlyList<string>? Prompts = null,
     [property: Id(5)] PolicyCondition? When = null,
-    [property: Id(6)] IReadOnlyList<string>? Methods = null);
+    [property: Id(6)] IReadOnlyList<string>? Methods = null,
+    [property: Id(7)] string? Egress = null,
+    [property: Id(8)] IReadOnlyList<string>? Paths = null)
+{
+    /// <summary>True for an egress rule (outbound calls of MCP servers), false for a rule on MCP calls to a server.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsEgress => Egress is not null;
+}
 
 /// <summary>Argument constraints: each named argument must be present and match its glob.</summary>
 [GenerateSerializer, Immutable, Alias("fabric.policy-condition")]

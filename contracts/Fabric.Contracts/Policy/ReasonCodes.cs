@@ -48,6 +48,10 @@ public static class ReasonCodes
     /// carries for its agent into an ingress edge (missing, wrong audience, expired, foreign key, another domain's agent).
     /// </summary>
     public const string InvalidJwtSvid = "invalid-jwt-svid";
+    /// <summary>An MCP server's outbound call that no egress rule allows (default deny), or whose path is not canonical.</summary>
+    public const string EgressNotAllowed = "egress-not-allowed";
+    /// <summary>An outbound call to an egress target the fabric does not know (404), or a proxied host no target names.</summary>
+    public const string UnknownEgressTarget = "unknown-egress-target";
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -55,6 +59,6 @@ public static class ReasonCodes
         PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch, UnknownSession,
         UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
         CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
-        InvalidJwtSvid,
+        InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget,
     ];
 }

@@ -23,7 +23,8 @@ public sealed record McpServerDefinition(
     [property: Id(4)] long Revision,
     [property: Id(5)] DateTimeOffset UpdatedAt,
     [property: Id(6)] ReflectionAction OnReflection = ReflectionAction.Redact,
-    [property: Id(7)] SpiffeId? AgentJwtAudience = null);
+    [property: Id(7)] SpiffeId? AgentJwtAudience = null,
+    [property: Id(8)] string? CaFile = null);
 
 /// <summary>
 /// What the edge does when an upstream's answer carries the credential it spliced (an echo, an error message):

@@ -98,6 +98,48 @@ public static class McpServerValidator
             allowLinkLocal);
 
     /// <summary>
+    /// An egress target: a name like a server's; an <c>https</c> upstream (a base URL: the request path is appended),
+    /// under the same address rules; a credential of the same shapes (one lease per target: <c>perWorkload</c>, a lease
+    /// per calling agent, needs the attribution of outbound calls to agents, which is not built yet); a CA file that
+    /// is an absolute path.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string[]> ValidateEgressTarget(
+        string? name, EgressTargetInput? input, IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false)
+    {
+        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string key, string? message)
+        {
+            if (message is not null)
+            {
+                (errors.TryGetValue(key, out var list) ? list : errors[key] = []).Add(message);
+            }
+        }
+        Add("name", ValidateName(name));
+        if (input is null)
+        {
+            Add("upstream", "upstream is required");
+            return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+        }
+        Add("upstream", UpstreamRules.Validate(input.Upstream, allowLinkLocal)
+            ?? (input.Upstream!.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? null : "an egress target is https only"));
+        if (input.Credential is { } credential)
+        {
+            ValidateCredential(credential, availableSources, Add);
+            if (credential.PerWorkload)
+            {
+                Add("credential.perWorkload", "perWorkload egress credentials (a lease per calling agent) are not supported yet: outbound calls are not yet attributed to agents");
+            }
+        }
+        if (input.Tls is { } tls)
+        {
+            Add("tls.caFile", tls.CaFile is not { Length: > 0 and <= 1024 } file || !Path.IsPathFullyQualified(file) || file.Any(char.IsControl)
+                ? "tls.caFile is the absolute path of a PEM file of roots on the edges (at most 1024 characters)"
+                : null);
+        }
+        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>
     /// A server name is a route segment <c>[a-z0-9-]{1,63}</c> that also neither starts nor ends
     /// with '-' (a DNS label), so names read well in URLs, logs and host-style config. The edge uses
     /// this for its route check: a name that fails it cannot be registered, so it is a 404.

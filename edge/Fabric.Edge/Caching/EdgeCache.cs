@@ -57,7 +57,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
             return entry.Value;
         }
         var epoch = Volatile.Read(ref _epoch);
-        var server = await calls.RetryAsync(() => cluster.Server(name).GetAsync());
+        var server = await calls.RetryAsync(() => cluster.UpstreamAsync(name));
         Store(_servers, name, new Entry<McpServerDefinition?>(server, time.GetUtcNow() + options.Value.CacheTtl), epoch);
         return server;
     }

@@ -38,6 +38,11 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var exchange = httpContext.Features.GetRequiredFeature<McpExchange>();
         var server = exchange.Server!;
+        if (exchange.IsEgress)
+        {
+            TransformEgressRequest(httpContext, proxyRequest, exchange, server);
+            return;
+        }
 
         var query = httpContext.Request.QueryString;
         proxyRequest.RequestUri = query.HasValue ? new Uri(server.Upstream + query.Value) : server.Upstream;
@@ -79,6 +84,47 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         }
     }
 
+    /// <summary>Request headers of an MCP server's outbound call that never pass: they are the edge's to set, or proxy-only.</summary>
+    private static readonly FrozenSet<string> EgressDropped = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
+        "Authorization", "Proxy-Authorization", "Forwarded", "X-Real-IP", "Accept-Encoding", "Cookie");
+
+    /// <summary>
+    /// An MCP server's outbound call (<c>/egress/{target}/...</c>): the target's base URL plus exactly the path that was
+    /// decided and the query; the server's own headers pass (it is calling an API, not speaking MCP) except those the
+    /// edge owns: credentials (the binding's header, <c>Authorization</c>, cookies), forwarding headers, those its
+    /// <c>Connection</c> lists; <c>Accept-Encoding: identity</c> so the answer can be scanned for the spliced key.
+    /// </summary>
+    private static void TransformEgressRequest(HttpContext httpContext, HttpRequestMessage proxyRequest, McpExchange exchange, Fabric.Contracts.Servers.McpServerDefinition target)
+    {
+        proxyRequest.RequestUri = new Uri(target.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/') + exchange.EgressPathAndQuery);
+        proxyRequest.Headers.Host = null;
+        foreach (var name in httpContext.Request.Headers.Keys)
+        {
+            if (EgressDropped.Contains(name) || name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase) || name.StartsWith("Proxy-", StringComparison.OrdinalIgnoreCase))
+            {
+                proxyRequest.Headers.Remove(name);
+            }
+        }
+        foreach (var listed in httpContext.Request.Headers.Connection)
+        {
+            foreach (var name in (listed ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                proxyRequest.Headers.Remove(name);
+                proxyRequest.Content?.Headers.Remove(name);
+            }
+        }
+        proxyRequest.Headers.AcceptEncoding.Clear();
+        proxyRequest.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
+        if (target.Credential is { } binding)
+        {
+            proxyRequest.Headers.Remove(binding.Inject.Header);
+        }
+        if (exchange.Credential is { } credential)
+        {
+            proxyRequest.Headers.TryAddWithoutValidation(credential.HeaderName, credential.HeaderValue);
+        }
+    }
+
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         var proxied = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
@@ -96,7 +142,8 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
             return Reject(httpContext, exchange, ReasonCodes.UpstreamProtocolError);
         }
 
-        if (proxyResponse.Headers.TryGetValues(McpHeaders.SessionId, out var values)
+        if (!exchange.IsEgress
+            && proxyResponse.Headers.TryGetValues(McpHeaders.SessionId, out var values)
             && values.FirstOrDefault() is { Length: > 0 } sessionId
             && !httpContext.Request.Headers.ContainsKey(McpHeaders.SessionId)
             && !await cache.BindSessionAsync(exchange.Server!.Name, sessionId, exchange.Workload!))

@@ -56,7 +56,30 @@ internal sealed class UpstreamInvokers(NodeIdentity identity, TimeProvider time)
                 certificate is X509Certificate2 presented
                 && X509SvidValidator.ValidateExpected(presented, chain?.ChainPolicy.ExtraStore, identity.Bundles, time.GetUtcNow(), expected).IsValid;
         }
+        else if (server.CaFile is { } caFile)
+        {
+            // Roots of the operator's choosing (an egress target's tls.caFile) instead of the system's: the host name and
+            // serverAuth are still checked. An unreadable file trusts nothing.
+            var roots = ReadRoots(caFile);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                (errors & (System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch | System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable)) == 0
+                && roots.Count > 0
+                && certificate is X509Certificate2 presented
+                && CustomRootTrust.Chains(presented, roots, chain?.ChainPolicy.ExtraStore, CustomRootTrust.ServerAuth);
+        }
         return new HttpMessageInvoker(handler, disposeHandler: true);
+    }
+
+    private static X509Certificate2Collection ReadRoots(string path)
+    {
+        try
+        {
+            return SvidPem.LoadCertificates(File.ReadAllText(path));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return [];
+        }
     }
 
     public void Dispose()

@@ -53,6 +53,7 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<McpForwarder>();
         builder.Services.AddSingleton<ExchangeAudit>();
         builder.Services.AddSingleton<McpPipeline>();
+        builder.Services.AddSingleton<EgressPipeline>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);
@@ -87,6 +88,9 @@ public static class EdgeHostingExtensions
         app.UseAuthentication();
         // Every HTTP method: the pipeline refuses the ones the transport does not define (405), audited.
         app.Map("/mcp/{server}", (HttpContext context, string server) => pipeline.HandleAsync(context, server));
+        // The egress leg, base-URL mode: an MCP server's own outbound calls (every method; the path is decided).
+        var egress = app.Services.GetRequiredService<EgressPipeline>();
+        app.Map("/egress/{target}/{**path}", (HttpContext context, string target) => egress.HandleAsync(context, target));
         return app;
     }
 }

@@ -36,6 +36,15 @@ internal sealed class McpExchange
     /// <summary>True when <see cref="Workload"/> came from a bearer JWT-SVID, not the handshake: <c>auth: mtls</c> policies allow it nothing.</summary>
     public bool Bearer { get; set; }
 
+    /// <summary>
+    /// True for an MCP server's outbound call through <c>/egress/{target}</c> (<see cref="ServerName"/> is then the
+    /// target, <see cref="Workload"/> the server's identity, <see cref="Name"/> the canonical path).
+    /// </summary>
+    public bool IsEgress { get; init; }
+
+    /// <summary>For an egress call: the path and query to send to the target's upstream (the path as decided).</summary>
+    public string? EgressPathAndQuery { get; set; }
+
     /// <summary>The federated fabric's edge that carried the call in (ingress), when <see cref="Workload"/> is the agent its JWT-SVID names.</summary>
     public SpiffeId? Via { get; set; }
 
@@ -137,5 +146,6 @@ internal sealed class McpExchange
         Auth = Workload is null ? null : Bearer ? "jwt-svid" : "x509-svid",
         BundleSequence = BundleSequence,
         Via = Via?.ToString(),
+        Kind = IsEgress ? "egress" : null,
     };
 }

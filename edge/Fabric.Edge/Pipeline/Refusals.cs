@@ -35,6 +35,8 @@ internal static class Refusals
         [ReasonCodes.ReservedIdentity] = new(StatusCodes.Status403Forbidden, "Identity reserved", RefusalShape.Problem),
         [ReasonCodes.InvalidJwtSvid] = new(StatusCodes.Status401Unauthorized, "JWT-SVID not admitted", RefusalShape.Problem),
         [ReasonCodes.UnknownServer] = new(StatusCodes.Status404NotFound, "Unknown MCP server", RefusalShape.Problem),
+        [ReasonCodes.UnknownEgressTarget] = new(StatusCodes.Status404NotFound, "Unknown egress target", RefusalShape.Problem),
+        [ReasonCodes.EgressNotAllowed] = new(StatusCodes.Status403Forbidden, "Egress not allowed", RefusalShape.Denial),
         [ReasonCodes.MethodNotAllowed] = new(StatusCodes.Status405MethodNotAllowed, "Method not allowed", RefusalShape.Problem),
         [ReasonCodes.UnsupportedMediaType] = new(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", RefusalShape.Problem),
         [ReasonCodes.MessageTooLarge] = new(StatusCodes.Status413PayloadTooLarge, "Message too large", RefusalShape.Problem),

@@ -8,7 +8,8 @@ namespace Fabric.Edge.Routing;
 
 /// <summary>
 /// Step 2: <c>/mcp/{server}</c> → the server's definition and the caller's grant on it (cache, else grains, side by
-/// side). Unknown server → 404; the cluster unreachable → 503 (fail closed).
+/// side); for <c>/egress/{target}</c> the target (under its <c>egress:</c> key) and the caller's egress rules on it.
+/// Unknown server or target → 404; the cluster unreachable → 503 (fail closed).
 /// </summary>
 internal sealed partial class ServerRouting(EdgeCache cache, ILogger<ServerRouting> logger)
 {
@@ -17,8 +18,9 @@ internal sealed partial class ServerRouting(EdgeCache cache, ILogger<ServerRouti
         try
         {
             // A name that cannot be a server's is unknown without asking the cluster.
+            var key = exchange.IsEgress ? EgressTargetDefinition.KeyFor(exchange.ServerName) : exchange.ServerName;
             var (definition, grant) = McpServerValidator.IsValidName(exchange.ServerName)
-                ? await cache.GetServerAndGrantAsync(exchange.ServerName, exchange.Workload!)
+                ? await cache.GetServerAndGrantAsync(key, exchange.Workload!)
                 : (null, WorkloadGrant.None);
             exchange.Grant = grant;
             exchange.Server = definition;
@@ -28,6 +30,12 @@ internal sealed partial class ServerRouting(EdgeCache cache, ILogger<ServerRouti
             LogClusterFault(logger, ex.GetType().Name, ex.Message);
             exchange.Refuse(ReasonCodes.PolicyUnavailable);
             await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not reach its policy; the call is denied. Retry shortly.");
+            return false;
+        }
+        if (exchange.Server is null && exchange.IsEgress)
+        {
+            exchange.Refuse(ReasonCodes.UnknownEgressTarget);
+            await Refusals.WriteAsync(exchange, ReasonCodes.UnknownEgressTarget, $"No egress target named '{exchange.ServerName}' is registered with the fabric.");
             return false;
         }
         if (exchange.Server is null)

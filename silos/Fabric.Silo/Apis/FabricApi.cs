@@ -49,6 +49,7 @@ public static class FabricApi
         var admin = app.MapGroup("/v1").RequireAuthorization(AdminPolicy).AddEndpointFilter<ClusterCallFilter>();
         admin.MapSecretsApi();
         admin.MapServersApi();
+        admin.MapEgressApi();
         admin.MapPoliciesApi();
         admin.MapWorkloadsApi();
         admin.MapSvidsApi();

@@ -15,13 +15,25 @@ internal static class PoliciesApi
         IReadOnlyList<string>? Resources,
         IReadOnlyList<string>? Prompts,
         ConditionRequest? When,
-        IReadOnlyList<string>? Methods = null);
+        IReadOnlyList<string>? Methods = null,
+        string? Egress = null,
+        IReadOnlyList<string>? Paths = null);
 
     public sealed record ConditionRequest(IReadOnlyDictionary<string, string>? Arguments);
 
-    public sealed record PolicyResponse(string Name, IReadOnlyList<string> Subjects, IReadOnlyList<PolicyRule> Rules, long Version, DateTimeOffset UpdatedAt, PolicyAuth Auth)
+    public sealed record PolicyResponse(string Name, IReadOnlyList<string> Subjects, IReadOnlyList<RuleResponse> Rules, long Version, DateTimeOffset UpdatedAt, PolicyAuth Auth)
     {
-        public static PolicyResponse From(VersionedPolicy p) => new(p.Policy.Name, p.Policy.Subjects, p.Policy.Rules, p.Version, p.UpdatedAt, p.Policy.Auth);
+        public static PolicyResponse From(VersionedPolicy p) =>
+            new(p.Policy.Name, p.Policy.Subjects, [.. p.Policy.Rules.Select(RuleResponse.From)], p.Version, p.UpdatedAt, p.Policy.Auth);
+    }
+
+    /// <summary>A rule as the API shows it: the shape it was PUT in (an egress rule names <c>egress</c>, no <c>server</c>).</summary>
+    public sealed record RuleResponse(
+        string? Server, PolicyEffect Effect, IReadOnlyList<string>? Tools, IReadOnlyList<string>? Resources, IReadOnlyList<string>? Prompts,
+        PolicyCondition? When, IReadOnlyList<string>? Methods, string? Egress, IReadOnlyList<string>? Paths)
+    {
+        public static RuleResponse From(PolicyRule r) =>
+            new(r.IsEgress ? null : r.Server, r.Effect, r.Tools, r.Resources, r.Prompts, r.When, r.Methods, r.Egress, r.Paths);
     }
 
     /// <summary><c>{ "policies": [...] }</c>.</summary>
@@ -105,9 +117,9 @@ internal static class PoliciesApi
                 errors[$"rules[{i}]"] = ["a rule object is required"];
                 continue;
             }
-            if (rule.Server is null)
+            if (rule.Server is null && rule.Egress is null)
             {
-                errors[$"rules[{i}].server"] = ["server is required"];
+                errors[$"rules[{i}].server"] = ["server is required (or, for an MCP server's outbound calls, egress)"];
             }
             if (rule.Effect is null)
             {
@@ -125,7 +137,7 @@ internal static class PoliciesApi
         name,
         body.Subjects!,
         [.. body.Rules!.Select(r => new PolicyRule(
-            r!.Server!, r.Effect!.Value, r.Tools, r.Resources, r.Prompts,
-            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods))],
+            r!.Server ?? "", r.Effect!.Value, r.Tools, r.Resources, r.Prompts,
+            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods, r.Egress, r.Paths))],
         body.Auth ?? PolicyAuth.Any);
 }

@@ -51,7 +51,10 @@ public sealed class PolicyCatalogGrain(
     public ValueTask<(long Version, IReadOnlyList<GrantedRule> Rules)> GetRulesAsync(SpiffeId workload, string server)
     {
         var compiled = Compiled;
-        return ValueTask.FromResult((compiled.Version, compiled.RulesFor(workload, server)));
+        // An egress key ("egress:<target>") asks for the egress rules on that target: one grant path, cache and invalidation for both legs.
+        return ValueTask.FromResult((compiled.Version, Fabric.Contracts.Servers.EgressTargetDefinition.TryParseKey(server, out var target)
+            ? compiled.EgressRulesFor(workload, target)
+            : compiled.RulesFor(workload, server)));
     }
 
     private async Task CommitAsync(long version)

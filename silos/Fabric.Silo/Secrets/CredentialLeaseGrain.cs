@@ -133,7 +133,7 @@ public sealed partial class CredentialLeaseGrain(
     }
 
     private async Task<(McpServerDefinition? Definition, CredentialBinding? Binding, string? Error)> ReadBindingAsync() =>
-        Bind(await GrainFactory.Server(ICredentialLeaseGrain.ParseKey(Key).Server).GetAsync());
+        Bind(await GrainFactory.UpstreamAsync(ICredentialLeaseGrain.ParseKey(Key).Server));
 
     private (McpServerDefinition? Definition, CredentialBinding? Binding, string? Error) Bind(McpServerDefinition? definition)
     {

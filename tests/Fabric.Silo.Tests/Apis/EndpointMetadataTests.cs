@@ -18,6 +18,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
         "PutSecret", "ListSecrets", "DeleteSecret",
         "PutServer", "ListServers", "GetServer", "GetCredential", "RotateCredential", "DeleteServer",
         "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy",
+        "PutEgressTarget", "ListEgressTargets", "GetEgressTarget", "DeleteEgressTarget",
         "GetWorkload", "PutWorkload",
         "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "QueryAudit", "GetTrustBundle",
     ];

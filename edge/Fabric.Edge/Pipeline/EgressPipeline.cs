@@ -1,0 +1,113 @@
+using Fabric.Contracts.Policy;
+using Fabric.Edge.Audit;
+using Fabric.Edge.Credentials;
+using Fabric.Edge.Forwarding;
+using Fabric.Edge.Identity;
+using Fabric.Edge.Routing;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Fabric.Edge.Pipeline;
+
+/// <summary>
+/// The egress leg in base-URL mode: an MCP server's SDK points at <c>https://&lt;edge&gt;/egress/{target}</c> and presents
+/// its SVID; the edge decides the outbound call on (server identity, target, method, path), splices the target's
+/// credential, forwards to the target's upstream (Web PKI, or the target's <c>tls.caFile</c>), masks the credential out
+/// of the answer and audits the call. The same steps, and the same refusal table, as <see cref="McpPipeline"/>:
+/// <code>
+///   :: 1 Identity     the caller's SVID (the MCP server's identity); /fabric/ IDs → 403
+///   :: 2 Path         the request line's path after the target, canonical or refused (egress-not-allowed)
+///   :: 3 Routing      egress target + egress grant (cache │ grains) → 404 unknown-egress-target │ 503
+///   :: 4 Policy       EgressEvaluator: default deny, deny wins (egress-not-allowed │ explicit-deny)
+///   :: 5 Credentials  the target's lease (503 credential-unavailable)
+///   :: 6 Forwarding   YARP → upstream + path + query; the answer masked of the credential
+///   :: 7 Audit        one record (kind egress) per call
+/// </code>
+/// </summary>
+internal sealed class EgressPipeline(
+    ServerRouting routing,
+    CredentialSplice credentials,
+    McpForwarder forwarder,
+    ExchangeAudit audit,
+    EdgeJoin join,
+    TimeProvider time)
+{
+    public const string Prefix = "/egress/";
+
+    public async Task HandleAsync(HttpContext context, string target)
+    {
+        var exchange = new McpExchange(context, target, time.GetTimestamp()) { IsEgress = true };
+        // :: 1 Identity
+        exchange.Workload = SvidAuthenticationHandler.WorkloadOf(context.User);
+        exchange.Bearer = SvidAuthenticationHandler.IsBearer(context.User);
+        exchange.BundleSequence = exchange.Workload is { } caller ? join.SequenceOf(caller.TrustDomain) : null;
+        if (exchange.Workload is null)
+        {
+            await SvidAuthenticationHandler.RefuseAsync(context);
+            return;
+        }
+        using var scope = audit.Begin(exchange);
+        if (exchange.Workload.IsReserved)
+        {
+            exchange.Refuse(ReasonCodes.ReservedIdentity);
+            await Refusals.WriteAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components.");
+            return;
+        }
+
+        // :: 2 Path: decided and forwarded as one string, the one the request line carried.
+        var (path, query, error) = SplitRawTarget(context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "", target);
+        exchange.Name = path;
+        if (error is not null || EgressPaths.Canonicalize(path!, out error) is null)
+        {
+            exchange.Refuse(ReasonCodes.EgressNotAllowed);
+            await Refusals.WriteAsync(exchange, ReasonCodes.EgressNotAllowed, $"The request path is refused: {error}.");
+            return;
+        }
+        exchange.EgressPathAndQuery = path + query;
+
+        // :: 3 Routing
+        if (!await routing.RouteAsync(exchange))
+        {
+            return;
+        }
+        if (exchange.Bearer)
+        {
+            exchange.Grant = exchange.Grant.ForBearer();
+        }
+        credentials.Begin(exchange);
+
+        // :: 4 Policy
+        var decision = EgressEvaluator.Decide(exchange.Grant, new EgressCall(target, context.Request.Method, path!));
+        exchange.Decide(decision);
+        if (!decision.Allowed)
+        {
+            await Refusals.WriteAsync(exchange, decision.Reason,
+                $"'{exchange.Workload}' may not {context.Request.Method} {path} on egress target '{target}'.");
+            return;
+        }
+
+        // :: 5 Credentials, :: 6 Forwarding
+        if (!await credentials.LeaseAsync(exchange))
+        {
+            return;
+        }
+        await forwarder.ForwardAsync(exchange);
+    }
+
+    /// <summary>
+    /// The path (after <c>/egress/{target}</c>, "/" when nothing follows) and the query (with its '?') of the request
+    /// line as sent; an error when the line does not spell the target exactly as routed (an escape in it, another form).
+    /// </summary>
+    public static (string? Path, string Query, string? Error) SplitRawTarget(string rawTarget, string target)
+    {
+        var queryAt = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        var rawPath = queryAt < 0 ? rawTarget : rawTarget[..queryAt];
+        var query = queryAt < 0 ? "" : rawTarget[queryAt..];
+        var prefix = Prefix + target;
+        if (!rawPath.StartsWith(prefix, StringComparison.Ordinal) || (rawPath.Length > prefix.Length && rawPath[prefix.Length] != '/'))
+        {
+            return (rawPath, query, $"the request line does not name '{prefix}' as is");
+        }
+        var rest = rawPath[prefix.Length..];
+        return (rest.Length == 0 ? "/" : rest, query, null);
+    }
+}
