@@ -37,19 +37,13 @@ internal sealed class EgressPipeline(
     {
         var exchange = new McpExchange(context, target, time.GetTimestamp()) { IsEgress = true };
         // :: 1 Identity
-        exchange.Workload = SvidAuthenticationHandler.WorkloadOf(context.User);
-        exchange.Bearer = SvidAuthenticationHandler.IsBearer(context.User);
-        exchange.BundleSequence = exchange.Workload is { } caller ? join.SequenceOf(caller.TrustDomain) : null;
-        if (exchange.Workload is null)
+        if (!await McpPipeline.IdentifyAsync(exchange, join))
         {
-            await SvidAuthenticationHandler.RefuseAsync(context);
             return;
         }
         using var scope = audit.Begin(exchange);
-        if (exchange.Workload.IsReserved)
+        if (await McpPipeline.RefusedAsReservedAsync(exchange))
         {
-            exchange.Refuse(ReasonCodes.ReservedIdentity);
-            await Refusals.WriteAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components.");
             return;
         }
 

@@ -43,18 +43,13 @@ internal sealed class McpPipeline(
     {
         var exchange = new McpExchange(context, server, time.GetTimestamp());
         // :: 1 Identity (the authentication scheme turned the handshake's SVID into the principal)
-        exchange.Workload = SvidAuthenticationHandler.WorkloadOf(context.User);
-        exchange.Bearer = SvidAuthenticationHandler.IsBearer(context.User);
-        exchange.BundleSequence = exchange.Workload is { } caller ? join.SequenceOf(caller.TrustDomain) : null;
-        if (exchange.Workload is null)
+        if (!await IdentifyAsync(exchange, join))
         {
-            // No X.509-SVID (the TLS layer refuses every other certificate) and no valid JWT-SVID: nobody to audit.
-            await SvidAuthenticationHandler.RefuseAsync(context);
             return;
         }
 
         using var scope = audit.Begin(exchange);
-        if (ingress.Carries(exchange.Workload))
+        if (ingress.Carries(exchange.Workload!))
         {
             // A federated fabric's edge carrying its agent's call in: from here on the exchange is the agent's.
             if (!await ingress.AdmitAsync(exchange))
@@ -62,13 +57,42 @@ internal sealed class McpPipeline(
                 return;
             }
         }
-        else if (exchange.Workload.IsReserved)
+        else if (await RefusedAsReservedAsync(exchange))
         {
-            exchange.Refuse(ReasonCodes.ReservedIdentity);
-            await Refusals.WriteAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components; no agent may present it.");
             return;
         }
         await RunAsync(exchange);
+    }
+
+    /// <summary>
+    /// Step 1 of both legs (MCP calls, egress calls): the caller's SPIFFE ID from the principal. Without one (no
+    /// X.509-SVID: the TLS layer refuses every other certificate; no valid JWT-SVID) it is answered here, unaudited:
+    /// there is nobody to audit.
+    /// </summary>
+    public static async ValueTask<bool> IdentifyAsync(McpExchange exchange, EdgeJoin join)
+    {
+        var user = exchange.Context.User;
+        exchange.Workload = SvidAuthenticationHandler.WorkloadOf(user);
+        exchange.Bearer = SvidAuthenticationHandler.IsBearer(user);
+        exchange.BundleSequence = exchange.Workload is { } caller ? join.SequenceOf(caller.TrustDomain) : null;
+        if (exchange.Workload is null)
+        {
+            await SvidAuthenticationHandler.RefuseAsync(exchange.Context);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Refuses (403, audited) a caller presenting one of the fabric's own <c>/fabric/</c> IDs.</summary>
+    public static async ValueTask<bool> RefusedAsReservedAsync(McpExchange exchange)
+    {
+        if (!exchange.Workload!.IsReserved)
+        {
+            return false;
+        }
+        exchange.Refuse(ReasonCodes.ReservedIdentity);
+        await Refusals.WriteAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components; no agent or MCP server may present it.");
+        return true;
     }
 
     private async Task RunAsync(McpExchange exchange)

@@ -50,6 +50,37 @@ internal static class ApiBody
         }
     }
 
+    /// <summary>
+    /// The whole of a definition PUT: read the body, validate it (field errors → 400), store it through the grain
+    /// (which runs the same validator: should the two ever disagree it is a 400, never a 500) and answer what was stored.
+    /// </summary>
+    public static async Task<Results<Ok<TStored>, ValidationProblem, ProblemHttpResult>> PutAsync<TInput, TStored>(
+        HttpContext context, Func<TInput, IReadOnlyDictionary<string, string[]>> validate, Func<TInput, Task<TStored>> store) where TInput : class
+    {
+        var (body, invalid, tooLarge) = await ReadAsync<TInput>(context);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+        var errors = validate(body!);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+        try
+        {
+            return TypedResults.Ok(await store(body!));
+        }
+        catch (ArgumentException ex)
+        {
+            return Field("body", ex.Message);
+        }
+    }
+
     /// <summary>A refusal as problem details with its stable <c>reason</c> code (and any further members).</summary>
     public static ProblemHttpResult Refusal(int status, string reason, string detail, string? title = null, IEnumerable<KeyValuePair<string, object?>>? more = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title,

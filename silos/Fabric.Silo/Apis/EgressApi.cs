@@ -29,32 +29,11 @@ internal static class EgressApi
             .WithSummary("Delete an egress target");
     }
 
-    private static async Task<Results<Ok<EgressTargetDefinition>, ValidationProblem, ProblemHttpResult>> PutEgressTarget(
-        string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources, IOptions<ServerOptions> options)
-    {
-        var (body, invalid, tooLarge) = await ApiBody.ReadAsync<EgressTargetInput>(context);
-        if (tooLarge is not null)
-        {
-            return tooLarge;
-        }
-        if (invalid is not null)
-        {
-            return invalid;
-        }
-        var errors = McpServerValidator.ValidateEgressTarget(name, body, sources.Names, options.Value.AllowLinkLocal);
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-        try
-        {
-            return TypedResults.Ok(await grains.EgressTarget(name).PutAsync(new Uri(body!.Upstream!), body.Credential?.ToBinding(), body.Tls?.CaFile));
-        }
-        catch (ArgumentException ex)
-        {
-            return ApiBody.Field("body", ex.Message);
-        }
-    }
+    private static Task<Results<Ok<EgressTargetDefinition>, ValidationProblem, ProblemHttpResult>> PutEgressTarget(
+        string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources, IOptions<ServerOptions> options) =>
+        ApiBody.PutAsync<EgressTargetInput, EgressTargetDefinition>(context,
+            body => McpServerValidator.ValidateEgressTarget(name, body, sources.Names, options.Value.AllowLinkLocal),
+            body => grains.EgressTarget(name).PutAsync(new Uri(body.Upstream!), body.Credential?.ToBinding(), body.Tls?.CaFile).AsTask());
 
     private static async Task<Ok<EgressTargetList>> ListEgressTargets(IGrainFactory grains)
     {

@@ -39,34 +39,11 @@ internal static class ServersApi
             .WithSummary("Delete an MCP server");
     }
 
-    private static async Task<Results<Ok<McpServerDefinition>, ValidationProblem, ProblemHttpResult>> PutServer(
-        string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources, IOptions<ServerOptions> options)
-    {
-        var (body, invalid, tooLarge) = await ApiBody.ReadAsync<McpServerInput>(context);
-        if (tooLarge is not null)
-        {
-            return tooLarge;
-        }
-        if (invalid is not null)
-        {
-            return invalid;
-        }
-        var errors = McpServerValidator.Validate(name, body, sources.Names, options.Value.AllowLinkLocal);
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-        try
-        {
-            var stored = await grains.Server(name).PutAsync(new Uri(body!.Upstream!), body.Identity, body.Credential?.ToBinding(), body.ReflectionAction, body.AgentJwtAudience);
-            return TypedResults.Ok(stored);
-        }
-        catch (ArgumentException ex)
-        {
-            // The grain runs the same validator; this is a 400, not a 500, should the two ever disagree.
-            return ApiBody.Field("body", ex.Message);
-        }
-    }
+    private static Task<Results<Ok<McpServerDefinition>, ValidationProblem, ProblemHttpResult>> PutServer(
+        string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources, IOptions<ServerOptions> options) =>
+        ApiBody.PutAsync<McpServerInput, McpServerDefinition>(context,
+            body => McpServerValidator.Validate(name, body, sources.Names, options.Value.AllowLinkLocal),
+            body => grains.Server(name).PutAsync(new Uri(body.Upstream!), body.Identity, body.Credential?.ToBinding(), body.ReflectionAction, body.AgentJwtAudience).AsTask());
 
     private static async Task<Ok<ServerList>> ListServers(IGrainFactory grains)
     {
