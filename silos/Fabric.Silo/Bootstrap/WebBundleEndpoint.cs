@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Fabric.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Fabric.Silo.Bootstrap;

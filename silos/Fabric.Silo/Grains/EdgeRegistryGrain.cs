@@ -145,6 +145,7 @@ public sealed partial class EdgeRegistryGrain(
         // Then every silo refuses its handshakes and aborts its links, before this returns.
         // A silo that does not answer is dropped; it resyncs the whole revoked list when it re-watches.
         var (told, total) = await _watchers.TellAsync(w => w.OnEdgeRevokedAsync(edgeName));
+        state.State.Watchers = _watchers.Current; // those that did not answer are dropped at the next write
         LogEdgeRevoked(logger, edgeName, told, total);
         return true;
     }
@@ -166,11 +167,22 @@ public sealed partial class EdgeRegistryGrain(
         return ValueTask.FromResult(edges);
     }
 
-    public ValueTask<IReadOnlyList<string>> WatchAsync(IEdgeRevocationObserver observer)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _watchers.Renew(observer, time.GetUtcNow());
-        IReadOnlyList<string> revoked = [.. state.State.Edges.Where(e => e.Value.RevokedAt is not null).Select(e => e.Key)];
-        return ValueTask.FromResult(revoked);
+        // Watchers that registered with an earlier activation (on another silo, before a membership change moved this
+        // grain) are told too: a revocation must reach every silo's gateway, not only those that re-watched since.
+        _watchers.Restore(state.State.Watchers, time.GetUtcNow());
+        return Task.CompletedTask;
+    }
+
+    public async ValueTask<IReadOnlyList<string>> WatchAsync(IEdgeRevocationObserver observer)
+    {
+        if (_watchers.Renew(observer, time.GetUtcNow()))
+        {
+            state.State.Watchers = _watchers.Current;
+            await state.WriteStateAsync();
+        }
+        return [.. state.State.Edges.Where(e => e.Value.RevokedAt is not null).Select(e => e.Key)];
     }
 
     private static JoinTokenState StateOf(JoinTokenRecord token, DateTimeOffset now) =>
@@ -202,6 +214,8 @@ public sealed class EdgeRegistryState
 {
     [Id(0)] public Dictionary<string, JoinTokenRecord> Tokens { get; set; } = new(StringComparer.Ordinal);
     [Id(1)] public Dictionary<string, EdgeRecord> Edges { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The silos' revocation watchers (observer references), so a reactivated registry still tells every one.</summary>
+    [Id(2)] public List<IEdgeRevocationObserver> Watchers { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("fabric.join-token-record")]

@@ -10,13 +10,29 @@ internal sealed class Watchers<TObserver>(TimeSpan lifetime, TimeSpan timeout) w
 {
     private readonly Dictionary<TObserver, DateTimeOffset> _watchers = [];
 
-    public void Renew(TObserver observer, DateTimeOffset now)
+    /// <summary>Renews <paramref name="observer"/>; true when the set changed (a new watcher, or stale ones dropped).</summary>
+    public bool Renew(TObserver observer, DateTimeOffset now)
     {
+        var changed = false;
         foreach (var stale in _watchers.Where(w => now - w.Value > lifetime).Select(w => w.Key).ToList())
         {
-            _watchers.Remove(stale);
+            changed |= _watchers.Remove(stale);
         }
+        changed |= !_watchers.ContainsKey(observer);
         _watchers[observer] = now;
+        return changed;
+    }
+
+    /// <summary>The watchers known now (what a grain persists so that a reactivation elsewhere still tells them).</summary>
+    public List<TObserver> Current => [.. _watchers.Keys];
+
+    /// <summary>Takes back persisted watchers as renewed <paramref name="now"/> (a dead one is dropped at its first failed call).</summary>
+    public void Restore(IEnumerable<TObserver> observers, DateTimeOffset now)
+    {
+        foreach (var observer in observers)
+        {
+            _watchers.TryAdd(observer, now);
+        }
     }
 
     /// <summary>Calls every watcher at once and waits for all (bounded); returns how many acknowledged, of how many.</summary>

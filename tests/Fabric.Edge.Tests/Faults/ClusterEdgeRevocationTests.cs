@@ -37,6 +37,7 @@ public sealed class ClusterEdgeRevocationTests(ITestOutputHelper output)
         var took = clock.Elapsed;
         output.WriteLine($"DELETE /v1/edges/cut-edge returned in {took.TotalMilliseconds:F1} ms; links left: {string.Join(", ", peers.Select(p => p.OpenLinks(id)))}");
 
+        output.WriteLine(string.Join("\n", fabric.Logs.Lines.Where(l => l.Contains("revoked;", StringComparison.Ordinal) || l.Contains("Watching", StringComparison.Ordinal) || l.Contains("EdgeRegistry", StringComparison.Ordinal))));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.All(peers, p => Assert.True(p.IsRefused(id)));
         Assert.All(peers, p => Assert.Equal(0, p.OpenLinks(id)));

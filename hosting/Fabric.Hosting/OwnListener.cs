@@ -1,10 +1,13 @@
-namespace Fabric.Silo.Bootstrap;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+
+namespace Fabric.Hosting;
 
 /// <summary>
-/// A Kestrel server of its own inside the silo host (the bootstrap endpoint, the https_web bundle endpoint): its own
-/// port and routes, nothing of the management API. Derived classes build and start <see cref="App"/>.
+/// A Kestrel server of its own inside a host (the silo's bootstrap and https_web bundle endpoints, the edge's egress
+/// proxy): its own port and routes, nothing of the host's main API. Derived classes build and start <see cref="App"/>.
 /// </summary>
-internal abstract class OwnListener : IHostedService, IAsyncDisposable
+public abstract class OwnListener : IHostedService, IAsyncDisposable
 {
     protected WebApplication? App { get; set; }
 
@@ -24,5 +27,6 @@ internal abstract class OwnListener : IHostedService, IAsyncDisposable
         {
             await App.DisposeAsync();
         }
+        GC.SuppressFinalize(this);
     }
 }
