@@ -51,7 +51,7 @@ internal sealed class FabricHost : IAsyncDisposable
         await host._silo.StartAsync(cancellationToken);
         foreach (var name in (string[])["bench", "bench-2"])
         {
-            var edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", $"--Fabric:Edge:Name={name}",
+            var edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", $"--Fabric:Edge:Name={name}", "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(host._dataDirectory, name, "audit")}"], Quiet);
             host._edges.Add(edge);
             await edge.StartAsync(cancellationToken);

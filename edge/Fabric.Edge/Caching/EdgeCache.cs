@@ -27,6 +27,8 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     private readonly ConcurrentDictionary<string, SpiffeId> _sessionOwners = new(StringComparer.Ordinal);
     private long _epoch;
     private long _trustedUntilTicks;
+    // The egress targets by the authority (host:port) of their upstream, for the forward proxy; rebuilt after any target changed.
+    private Entry<IReadOnlyDictionary<string, string[]>>? _egressAuthorities;
 
     private sealed record Entry<T>(T Value, DateTimeOffset Expires);
 
@@ -99,6 +101,36 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
             return (null, WorkloadGrant.None);
         }
         return (pendingDefinition.Result, pendingGrant.Result);
+    }
+
+    /// <summary>
+    /// The egress targets whose upstream is <paramref name="authority"/> (<c>host:port</c>, lower case): what the forward
+    /// proxy maps a CONNECT to. Built from the target directory and each target (both cached like servers).
+    /// </summary>
+    public async ValueTask<string[]> GetEgressTargetsForAsync(string authority)
+    {
+        if (!(Trusted && _egressAuthorities is { } entry && entry.Expires > time.GetUtcNow()))
+        {
+            var epoch = Volatile.Read(ref _epoch);
+            var names = await calls.RetryAsync(() => cluster.EgressDirectory().ListAsync());
+            var byAuthority = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var name in names)
+            {
+                if (await GetServerAsync(EgressTargetDefinition.KeyFor(name)) is { } target)
+                {
+                    var key = target.Upstream.Host.ToLowerInvariant() + ":" + target.Upstream.Port;
+                    (byAuthority.TryGetValue(key, out var list) ? list : byAuthority[key] = []).Add(name);
+                }
+            }
+            entry = new Entry<IReadOnlyDictionary<string, string[]>>(byAuthority.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal),
+                time.GetUtcNow() + options.Value.CacheTtl);
+            _egressAuthorities = entry;
+            if (Volatile.Read(ref _epoch) != epoch)
+            {
+                _egressAuthorities = null;
+            }
+        }
+        return entry.Value.TryGetValue(authority, out var targets) ? targets : [];
     }
 
     /// <summary>
@@ -188,6 +220,10 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
                 break;
             case InvalidationKind.Server when invalidation.Key is { } server:
                 _servers.TryRemove(server, out _);
+                if (EgressTargetDefinition.TryParseKey(server, out _))
+                {
+                    _egressAuthorities = null;
+                }
                 foreach (var key in _grants.Keys.Where(k => k.Server == server))
                 {
                     _grants.TryRemove(key, out _);
@@ -218,6 +254,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         _servers.Clear();
         _grants.Clear();
         _credentials.Clear();
+        _egressAuthorities = null;
     }
 
     private void Store<TKey, TValue>(ConcurrentDictionary<TKey, TValue> map, TKey key, TValue value, long epoch) where TKey : notnull

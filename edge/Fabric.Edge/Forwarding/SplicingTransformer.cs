@@ -96,7 +96,9 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
     /// </summary>
     private static void TransformEgressRequest(HttpContext httpContext, HttpRequestMessage proxyRequest, McpExchange exchange, Fabric.Contracts.Servers.McpServerDefinition target)
     {
-        proxyRequest.RequestUri = new Uri(target.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/') + exchange.EgressPathAndQuery);
+        // Base-URL mode appends to the target's base URL; through the proxy the server already names the whole path.
+        var origin = exchange.Proxied ? target.Upstream.GetLeftPart(UriPartial.Authority) : target.Upstream.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        proxyRequest.RequestUri = new Uri(origin + exchange.EgressPathAndQuery);
         proxyRequest.Headers.Host = null;
         foreach (var name in httpContext.Request.Headers.Keys)
         {

@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Fabric.Hosting;
 using Fabric.Edge.Audit;
 using Fabric.Edge.Caching;
+using Fabric.Edge.Egress;
 using Fabric.Edge.Forwarding;
 using Fabric.Edge.Credentials;
 using Fabric.Edge.Identity;
@@ -54,6 +55,11 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<ExchangeAudit>();
         builder.Services.AddSingleton<McpPipeline>();
         builder.Services.AddSingleton<EgressPipeline>();
+        // The egress forward proxy: its own listeners, started after the SVID, the cluster client and the audit shipper.
+        builder.Services.AddSingleton<EgressCertificateAuthority>();
+        builder.Services.AddSingleton<ProxyCredentials>();
+        builder.Services.AddSingleton<EgressProxy>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EgressProxy>());
         builder.Services.AddHttpForwarder();
         builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);
@@ -90,6 +96,9 @@ public static class EdgeHostingExtensions
         app.Map("/mcp/{server}", (HttpContext context, string server) => pipeline.HandleAsync(context, server));
         // The egress leg, base-URL mode: an MCP server's own outbound calls (every method; the path is decided).
         var egress = app.Services.GetRequiredService<EgressPipeline>();
+        // The egress CA's certificate (public): what a server trusts the proxy's per-host certificates by.
+        var egressCa = app.Services.GetRequiredService<EgressCertificateAuthority>();
+        app.MapGet("/.well-known/fabric/egress-ca.pem", () => Results.Text(egressCa.CertificatePem, "application/x-pem-file"));
         app.Map("/egress/{target}/{**path}", (HttpContext context, string target) => egress.HandleAsync(context, target));
         return app;
     }

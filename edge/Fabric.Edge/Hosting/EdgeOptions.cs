@@ -35,6 +35,9 @@ public sealed class EdgeOptions
     /// <summary><c>Fabric:Edge:Ingress</c>: this edge also admits calls federated fabrics' edges carry in for their agents.</summary>
     public EdgeIngressOptions Ingress { get; set; } = new();
 
+    /// <summary><c>Fabric:Edge:Egress</c>: the forward proxy for MCP servers' outbound calls.</summary>
+    public EdgeEgressOptions Egress { get; set; } = new();
+
     /// <summary>DNS names in the edge's serving SVID.</summary>
     public string[] DnsNames { get; set; } = ["localhost"];
 
@@ -93,4 +96,20 @@ public sealed class EdgeJwtSvidOptions
 public sealed class EdgeIngressOptions
 {
     public bool Enabled { get; set; }
+}
+
+/// <summary><c>Fabric:Edge:Egress</c>: where the egress forward proxy listens and which CA it terminates tunnels with.</summary>
+public sealed class EdgeEgressOptions
+{
+    /// <summary>
+    /// The proxy's listeners, one URL or several separated by ';' (one string, so the environment form replaces the
+    /// default): <c>http://</c> for servers the edge launches (identified by their per-process proxy credential),
+    /// <c>https://</c> for remote servers that present their SVID to the proxy. Empty: no proxy.
+    /// </summary>
+    public string ProxyUrls { get; set; } = "http://127.0.0.1:7480";
+
+    /// <summary>A PEM egress CA certificate to use instead of a key generated in memory at start (with <see cref="CaKeyFile"/>).</summary>
+    public string? CaCertificateFile { get; set; }
+
+    public string? CaKeyFile { get; set; }
 }

@@ -1,6 +1,7 @@
 using Fabric.Contracts.Policy;
 using Fabric.Edge.Audit;
 using Fabric.Edge.Credentials;
+using Fabric.Edge.Egress;
 using Fabric.Edge.Forwarding;
 using Fabric.Edge.Identity;
 using Fabric.Edge.Routing;
@@ -48,7 +49,31 @@ internal sealed class EgressPipeline(
         }
 
         // :: 2 Path: decided and forwarded as one string, the one the request line carried.
-        var (path, query, error) = SplitRawTarget(context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "", target);
+        await RunAsync(exchange, SplitRawTarget(context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "", target));
+    }
+
+    /// <summary>
+    /// Forward-proxy mode: a request inside a tunnel <see cref="EgressProxy"/> established for <paramref name="tunnel"/>'s
+    /// identity to its target; the request line is origin-form (<c>/path?query</c>), forwarded to the target's authority.
+    /// </summary>
+    public async Task HandleProxiedAsync(HttpContext context, EgressTunnel tunnel)
+    {
+        var exchange = new McpExchange(context, tunnel.Target, time.GetTimestamp()) { IsEgress = true, Proxied = true };
+        exchange.Workload = tunnel.Identity;
+        exchange.BundleSequence = join.SequenceOf(tunnel.Identity.TrustDomain);
+        using var scope = audit.Begin(exchange);
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
+        var queryAt = raw.IndexOf('?', StringComparison.Ordinal);
+        await RunAsync(exchange, raw.StartsWith('/')
+            ? (queryAt < 0 ? raw : raw[..queryAt], queryAt < 0 ? "" : raw[queryAt..], null)
+            : (raw, "", "inside a tunnel the request line names a path ('/…'), not another host"));
+    }
+
+    private async Task RunAsync(McpExchange exchange, (string? Path, string Query, string? Error) line)
+    {
+        var context = exchange.Context;
+        var target = exchange.ServerName;
+        var (path, query, error) = line;
         exchange.Name = path;
         if (error is not null || EgressPaths.Canonicalize(path!, out error) is null)
         {

@@ -42,6 +42,9 @@ internal sealed class McpExchange
     /// </summary>
     public bool IsEgress { get; init; }
 
+    /// <summary>For an egress call: it came through the forward proxy (the path is sent to the target's authority as is).</summary>
+    public bool Proxied { get; init; }
+
     /// <summary>For an egress call: the path and query to send to the target's upstream (the path as decided).</summary>
     public string? EgressPathAndQuery { get; set; }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Fabric.Edge.Tests.Fixtures;
@@ -139,25 +138,9 @@ public sealed class EgressBaseUrlTests(FabricFixture fabric) : IAsyncLifetime
     /// <summary>curl as the MCP server's HTTP client: mTLS with the server's SVID, the fabric's bundle as CA, the path sent as is.</summary>
     private async Task<(int Status, string Headers, string Body)> CurlAsync(string method, string url, params string[] extra)
     {
-        var headersFile = Path.Combine(_directory, "headers-" + Guid.NewGuid().ToString("N"));
-        var start = new ProcessStartInfo("curl")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "-sS", "--path-as-is", "--max-time", "20", "--cacert", Path.Combine(_directory, "bundle.pem"),
-            "--cert", Path.Combine(_directory, "svid.pem"), "--key", Path.Combine(_directory, "key.pem"), "-D", headersFile,
-            "-o", "-", "-w", "\n%{http_code}", "-X", method }.Concat(extra).Append(url))
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var curl = Process.Start(start)!;
-        var output = await curl.StandardOutput.ReadToEndAsync();
-        var error = await curl.StandardError.ReadToEndAsync();
-        await curl.WaitForExitAsync();
-        Assert.True(curl.ExitCode == 0, $"curl exited {curl.ExitCode}: {error}");
-        var cut = output.LastIndexOf('\n');
-        return (int.Parse(output[(cut + 1)..], System.Globalization.CultureInfo.InvariantCulture), await File.ReadAllTextAsync(headersFile), output[..cut]);
+        var result = await Curl.RunAsync(_directory, new[] { "--path-as-is", "--cacert", Path.Combine(_directory, "bundle.pem"),
+            "--cert", Path.Combine(_directory, "svid.pem"), "--key", Path.Combine(_directory, "key.pem"), "-X", method }.Concat(extra).Append(url));
+        Assert.True(result.ExitCode == 0, $"curl exited {result.ExitCode}: {result.Error}");
+        return (result.Status, result.Headers, result.Body);
     }
 }

@@ -138,6 +138,7 @@ internal sealed class RedisFabric : IAsyncDisposable
                 "--urls=https://127.0.0.1:0",
                 $"--Fabric:Edge:Name={name}",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(Directory, "spool-" + name)}",
+                "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0",
                 .. arguments,
             ],
             builder =>

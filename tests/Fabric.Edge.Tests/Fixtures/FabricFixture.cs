@@ -69,6 +69,8 @@ public class FabricFixture : IAsyncLifetime
         $"--Fabric:Cluster:GatewayPort={GatewayPort}",
         $"--Fabric:Cluster:ClusterId={ClusterId}",
         $"--Fabric:DataDirectory={_dataDirectory}",
+        // Each edge its own egress proxy ports (the default, 127.0.0.1:7480, is one per machine).
+        "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0;https://127.0.0.1:0",
     ];
 
     /// <summary>Starts one more edge in this fabric (owned by the caller) with <paramref name="arguments"/> (e.g. its join token).</summary>

@@ -169,6 +169,7 @@ public sealed class RedisClusterTests(RedisFixture fixture) : IClassFixture<Redi
                 .. await EdgeJoinArguments.ForAsync(b.Admin, "redis-edge"),
                 "--urls=https://127.0.0.1:0",
                 "--Fabric:Edge:Name=redis-edge",
+                "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(_dataDirectory, "edge-audit")}",
             ],
             builder =>
