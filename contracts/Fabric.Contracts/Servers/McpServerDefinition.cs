@@ -68,6 +68,20 @@ public sealed record InjectSpec(
     public const string Placeholder = "{secret}";
 
     public string Render(string secret) => Format.Replace(Placeholder, secret, StringComparison.Ordinal);
+
+    /// <summary>The secret inside a value <see cref="Render"/> produced (the format's text around <c>{secret}</c> cut off), or null.</summary>
+    public string? Extract(string rendered)
+    {
+        var at = Format.IndexOf(Placeholder, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+        var (prefix, suffix) = (Format[..at], Format[(at + Placeholder.Length)..]);
+        return rendered.Length >= prefix.Length + suffix.Length && rendered.StartsWith(prefix, StringComparison.Ordinal) && rendered.EndsWith(suffix, StringComparison.Ordinal)
+            ? rendered[prefix.Length..^suffix.Length]
+            : null;
+    }
 }
 
 public static class CredentialSources

@@ -120,6 +120,15 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         if (target.Credential is { } binding)
         {
             proxyRequest.Headers.Remove(binding.Inject.Header);
+            // Placeholders (checked by the pipeline: each names this target) become the secret itself.
+            if (exchange.Credential is { } leased && binding.Inject.Extract(leased.HeaderValue) is { } secret)
+            {
+                foreach (var (name, values) in proxyRequest.Headers.Where(h => h.Value.Any(v => v.Contains(EgressPlaceholders.Prefix, StringComparison.Ordinal))).ToList())
+                {
+                    proxyRequest.Headers.Remove(name);
+                    proxyRequest.Headers.TryAddWithoutValidation(name, values.Select(v => EgressPlaceholders.Fill(v, exchange.ServerName, secret)));
+                }
+            }
         }
         if (exchange.Credential is { } credential)
         {

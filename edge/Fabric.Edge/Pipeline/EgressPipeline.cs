@@ -104,9 +104,15 @@ internal sealed class EgressPipeline(
             return;
         }
 
-        // :: 5 Credentials, :: 6 Forwarding
+        // :: 5 Credentials (and placeholders), :: 6 Forwarding
         if (!await credentials.LeaseAsync(exchange))
         {
+            return;
+        }
+        if (EgressPlaceholders.Check(context.Request.Headers, target, exchange.Credential is not null) is { } placeholderError)
+        {
+            exchange.Refuse(ReasonCodes.EgressNotAllowed);
+            await Refusals.WriteAsync(exchange, ReasonCodes.EgressNotAllowed, placeholderError);
             return;
         }
         await forwarder.ForwardAsync(exchange);
@@ -129,4 +135,47 @@ internal sealed class EgressPipeline(
         var rest = rawPath[prefix.Length..];
         return (rest.Length == 0 ? "/" : rest, query, null);
     }
+}
+
+/// <summary>
+/// Placeholders (issue 11 §2c): where a server's SDK insists on an API key, its configuration holds
+/// <c>fabric:&lt;target&gt;</c>, worthless anywhere but through this edge, which replaces it in request headers with the
+/// target's leased secret. A placeholder for any other target (or for a target without a credential) is refused, never
+/// forwarded: it would tell an upstream which keys the fabric holds, or aim one target's key at another.
+/// </summary>
+internal static class EgressPlaceholders
+{
+    public const string Prefix = "fabric:";
+
+    /// <summary>Null when every placeholder in <paramref name="headers"/> names <paramref name="target"/> (and there is a secret to put there), else why not.</summary>
+    public static string? Check(IHeaderDictionary headers, string target, bool hasCredential)
+    {
+        foreach (var (name, values) in headers)
+        {
+            foreach (var value in values)
+            {
+                for (var at = value?.IndexOf(Prefix, StringComparison.OrdinalIgnoreCase) ?? -1; at >= 0; at = value!.IndexOf(Prefix, at + Prefix.Length, StringComparison.OrdinalIgnoreCase))
+                {
+                    var end = at + Prefix.Length;
+                    while (end < value!.Length && (char.IsAsciiLetterLower(value[end]) || char.IsAsciiDigit(value[end]) || value[end] == '-'))
+                    {
+                        end++;
+                    }
+                    var named = value[(at + Prefix.Length)..end];
+                    if (!string.Equals(value.Substring(at, Prefix.Length), Prefix, StringComparison.Ordinal) || named != target)
+                    {
+                        return $"header '{name}' holds a placeholder for another egress target ('{value.Substring(at, Math.Min(end - at, 80))}'); only '{Prefix}{target}' is replaced here";
+                    }
+                    if (!hasCredential)
+                    {
+                        return $"header '{name}' holds '{Prefix}{target}', but egress target '{target}' has no credential to put there";
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary><paramref name="value"/> with every <c>fabric:&lt;target&gt;</c> replaced by <paramref name="secret"/>.</summary>
+    public static string Fill(string value, string target, string secret) => value.Replace(Prefix + target, secret, StringComparison.Ordinal);
 }

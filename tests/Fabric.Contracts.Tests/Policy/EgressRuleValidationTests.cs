@@ -53,3 +53,16 @@ public class EgressRuleValidationTests
             new EgressTargetInput("https://api.github.com", credential with { Inject = new InjectSpecInput("Host", "{secret}") })).Keys);
     }
 }
+
+/// <summary>The secret inside a rendered credential header, for placeholders.</summary>
+public class InjectSpecExtractTests
+{
+    [Theory]
+    [InlineData("Bearer {secret}", "Bearer sk-1", "sk-1")]
+    [InlineData("{secret}", "sk-1", "sk-1")]
+    [InlineData("token={secret}; v=2", "token=sk-1; v=2", "sk-1")]
+    [InlineData("Bearer {secret}", "Basic sk-1", null)]
+    [InlineData("Bearer", "Bearer", null)]
+    public void Extracts_the_secret_a_format_rendered(string format, string rendered, string? secret) =>
+        Assert.Equal(secret, new InjectSpec("Authorization", format).Extract(rendered));
+}

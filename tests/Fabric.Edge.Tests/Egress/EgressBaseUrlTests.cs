@@ -135,6 +135,23 @@ public sealed class EgressBaseUrlTests(FabricFixture fabric) : IAsyncLifetime
         Assert.Equal(2, _api.Requests.Count);
     }
 
+    [Fact]
+    public async Task A_placeholder_for_the_target_becomes_its_secret_and_one_for_another_target_is_refused()
+    {
+        var (status, _, body) = await CurlAsync("GET", Url("/repos/acme-corp/widgets"), "-H", $"X-Api-Key: fabric:{_target}");
+        Assert.Equal(200, status);
+        Assert.Equal(_secretValue, Assert.Single(_api.Requests).Headers["X-Api-Key"]);
+        Assert.DoesNotContain(_secretValue, body, StringComparison.Ordinal);
+
+        foreach (var placeholder in new[] { "fabric:another-target", $"FABRIC:{_target}", $"fabric:{_target}x" })
+        {
+            (status, _, body) = await CurlAsync("GET", Url("/repos/acme-corp/widgets"), "-H", $"X-Api-Key: Bearer {placeholder}");
+            Assert.Equal(403, status);
+            Assert.Equal("egress-not-allowed", JsonDocument.Parse(body).RootElement.GetProperty("reason").GetString());
+        }
+        Assert.Single(_api.Requests);
+    }
+
     /// <summary>curl as the MCP server's HTTP client: mTLS with the server's SVID, the fabric's bundle as CA, the path sent as is.</summary>
     private async Task<(int Status, string Headers, string Body)> CurlAsync(string method, string url, params string[] extra)
     {
