@@ -46,6 +46,11 @@ using var revocationAgent = new Agent(await fabric.MintAsync("bench/revocation/a
 
 await using var upstream = await UpstreamServer.StartAsync(upstreamSvid, fabric.Pki, ct);
 await FabricRegistration.RegisterAsync(fabric, upstream.BaseUrl, upstreamSvid.SpiffeId, ct);
+// The API an MCP server calls through the egress leg: the same answers, server authentication only.
+await using var api = await UpstreamServer.StartAsync(upstreamSvid, fabric.Pki, ct, requireClientCertificate: false);
+var apiCaFile = Path.Combine(Path.GetTempPath(), "fabric-bench-api-ca-" + Guid.NewGuid().ToString("N") + ".pem");
+await File.WriteAllTextAsync(apiCaFile, fabric.Pki.BundlePem, ct);
+await FabricRegistration.RegisterEgressAsync(fabric, api.BaseUrl, apiCaFile, ct);
 await using var yarp = await YarpPassthrough.StartAsync(yarpSvid, fabric.Pki, upstream.BaseUrl, ct);
 var cpu = new CpuMeter();
 NginxProxy? nginx = null;
@@ -71,7 +76,7 @@ Progress($"upstream {upstream.BaseUrl}, yarp {yarp.BaseUrl}, nginx {nginx?.BaseU
 
 try
 {
-    var targets = new Targets(upstream.BaseUrl, yarp.BaseUrl, nginx?.BaseUrl, fabric.EdgeUrl);
+    var targets = new Targets(upstream.BaseUrl, yarp.BaseUrl, nginx?.BaseUrl, fabric.EdgeUrl, api.BaseUrl);
     if (!await Preflight.CheckAsync(targets, agents[0], ct))
     {
         notes.Add("nginx baseline dropped: its preflight request failed (see stderr).");

@@ -27,7 +27,8 @@ internal sealed class BenchPki(X509Certificate2Collection bundle, string bundleP
     /// Kestrel on a free loopback port, HTTP/1.1 and HTTP/2 over TLS with <paramref name="svid"/>, a client
     /// certificate required and chained to the bundle: how every bench server (upstream, YARP) listens.
     /// </summary>
-    public void ListenMutualTls(KestrelServerOptions kestrel, Svid svid, long maxRequestBodySize)
+    /// <param name="requireClientCertificate">False for the API an MCP server calls through the egress leg (Web PKI style: server authentication only).</param>
+    public void ListenMutualTls(KestrelServerOptions kestrel, Svid svid, long maxRequestBodySize, bool requireClientCertificate = true)
     {
         kestrel.AddServerHeader = false;
         kestrel.Limits.MaxRequestBodySize = maxRequestBodySize;
@@ -37,7 +38,7 @@ internal sealed class BenchPki(X509Certificate2Collection bundle, string bundleP
             listen.UseHttps(https =>
             {
                 https.ServerCertificate = svid.Certificate;
-                https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                https.ClientCertificateMode = requireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate;
                 https.CheckCertificateRevocation = false;
                 https.ClientCertificateValidation = (certificate, _, _) => Validate(certificate);
             });

@@ -22,6 +22,26 @@ internal static class FabricRegistration
     public const string AgentsPrefix = "bench/agents";
     public const string ScalePrefix = "bench/scale";
 
+    /// <summary>The egress target an "MCP server" (here: the bench agents' identities) calls in base-URL mode: the API upstream.</summary>
+    public const string EgressTarget = "bench-api";
+    private static readonly string[] EgressMethods = ["POST"];
+    private static readonly string[] EgressPaths = ["/mcp*"];
+
+    /// <summary>
+    /// The egress leg (issue 11): target <c>bench-api</c> = the API upstream (server authentication only, trusted by the
+    /// fabric bundle as its <c>tls.caFile</c>), the bench key spliced; the agents' identities may POST to <c>/mcp*</c> there.
+    /// </summary>
+    public static async Task RegisterEgressAsync(FabricHost fabric, Uri api, string caFile, CancellationToken cancellationToken)
+    {
+        var credential = new { source = "local", @ref = "bench-key", inject = new { header = "Authorization", format = "Bearer {secret}" } };
+        await fabric.PutAsync($"/v1/egress/{EgressTarget}", new { upstream = api.ToString(), credential, tls = new { caFile } }, cancellationToken);
+        await fabric.PutAsync("/v1/policies/bench-egress", new
+        {
+            subjects = new[] { $"spiffe://{FabricHost.TrustDomain}/{AgentsPrefix}/*" },
+            rules = new[] { new { egress = EgressTarget, effect = "allow", methods = EgressMethods, paths = EgressPaths } },
+        }, cancellationToken);
+    }
+
     public static async Task RegisterAsync(FabricHost fabric, Uri upstream, string upstreamIdentity, CancellationToken cancellationToken)
     {
         await fabric.PutAsync("/v1/secrets/bench-key", new { value = "sk-bench-" + Guid.NewGuid().ToString("N") }, cancellationToken);

@@ -74,6 +74,16 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
         }
         await ClosedAsync("fabric h2 32KiB c32 warm", targets.Edge, h2, edge32K, all, ct);
 
+        // The egress leg (issue 11 §7): an MCP server's own call to an API, directly and through the edge in base-URL mode
+        // (decided on identity, target, method and path; the key spliced; the answer masked), in the same run.
+        if (targets.Api is { } api)
+        {
+            await ClosedAsync("direct api h2 1KiB c32", api, h2, call1K, all, ct);
+            await ClosedAsync("fabric egress base-url h2 1KiB c32", targets.Edge, h2, BenchRequest.ToolsCall(Targets.EgressPath, 1024), all, ct);
+            await OpenAsync("direct api h2 1KiB open-loop", api, call1K, ct, rate: 500);
+            await OpenAsync("fabric egress base-url h2 1KiB open-loop", targets.Edge, BenchRequest.ToolsCall(Targets.EgressPath, 1024), ct, rate: 500);
+        }
+
         // One agent, sequential: latency without queueing; cold = the edge's caches dropped before every request.
         await ClosedAsync("direct h2 1KiB c1", targets.Direct, h2, call1K, 1, ct);
         await ClosedAsync("yarp h2 1KiB c1", targets.Yarp, h2, call1K, 1, ct);

@@ -19,11 +19,11 @@ internal sealed class UpstreamServer(WebApplication app, Uri baseUrl) : IAsyncDi
     /// <summary><c>https://localhost:port</c>.</summary>
     public Uri BaseUrl { get; } = baseUrl;
 
-    public static async Task<UpstreamServer> StartAsync(Svid svid, BenchPki pki, CancellationToken cancellationToken)
+    public static async Task<UpstreamServer> StartAsync(Svid svid, BenchPki pki, CancellationToken cancellationToken, bool requireClientCertificate = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => pki.ListenMutualTls(kestrel, svid, MaxBody));
+        builder.WebHost.ConfigureKestrel(kestrel => pki.ListenMutualTls(kestrel, svid, MaxBody, requireClientCertificate));
         var app = builder.Build();
         app.Run(AnswerAsync);
         await app.StartAsync(cancellationToken);
