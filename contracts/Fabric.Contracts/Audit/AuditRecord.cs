@@ -42,6 +42,8 @@ public sealed record AuditRecord
     /// the egress target, <see cref="Method"/> the HTTP method, <see cref="Name"/> the path without the query); null for an MCP call.
     /// </summary>
     [Id(22)] public string? Kind { get; init; }
+    /// <summary>For an egress record: the agent call (its record id) that caused it, when the server propagated that call's trace context.</summary>
+    [Id(23)] public Guid? ParentRecordId { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -58,6 +58,7 @@ public static class EdgeHostingExtensions
         // The egress forward proxy: its own listeners, started after the SVID, the cluster client and the audit shipper.
         builder.Services.AddSingleton<EgressCertificateAuthority>();
         builder.Services.AddSingleton<ProxyCredentials>();
+        builder.Services.AddSingleton<CallAttribution>();
         builder.Services.AddSingleton<EgressProxy>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EgressProxy>());
         builder.Services.AddHttpForwarder();

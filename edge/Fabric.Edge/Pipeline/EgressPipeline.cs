@@ -30,6 +30,7 @@ internal sealed class EgressPipeline(
     McpForwarder forwarder,
     ExchangeAudit audit,
     EdgeJoin join,
+    CallAttribution attribution,
     TimeProvider time)
 {
     public const string Prefix = "/egress/";
@@ -82,6 +83,7 @@ internal sealed class EgressPipeline(
             return;
         }
         exchange.EgressPathAndQuery = path + query;
+        exchange.ParentRecordId = attribution.Find(context.Request.Headers.TraceParent);
 
         // :: 3 Routing
         if (!await routing.RouteAsync(exchange))

@@ -25,6 +25,12 @@ internal sealed class McpExchange
 
     public HttpContext Context { get; }
 
+    /// <summary>The id of this exchange's audit record, known from the start (an egress call made during it names it as parent).</summary>
+    public Guid RecordId { get; } = Guid.CreateVersion7();
+
+    /// <summary>For an egress call: the audit record of the agent call it continues (by trace context), if one was found.</summary>
+    public Guid? ParentRecordId { get; set; }
+
     /// <summary>The <c>{server}</c> route value, as the agent sent it.</summary>
     public string ServerName { get; }
 
@@ -127,7 +133,7 @@ internal sealed class McpExchange
 
     public AuditRecord ToRecord(string edge, DateTimeOffset time, double latencyMs, string? traceId) => new()
     {
-        Id = Guid.CreateVersion7(time),
+        Id = RecordId,
         Time = time,
         Edge = edge,
         Workload = Workload?.ToString() ?? "",
@@ -150,5 +156,6 @@ internal sealed class McpExchange
         BundleSequence = BundleSequence,
         Via = Via?.ToString(),
         Kind = IsEgress ? "egress" : null,
+        ParentRecordId = ParentRecordId,
     };
 }

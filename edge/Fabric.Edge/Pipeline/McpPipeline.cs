@@ -37,6 +37,7 @@ internal sealed class McpPipeline(
     ExchangeAudit audit,
     EdgeJoin join,
     IngressAdmission ingress,
+    Fabric.Edge.Egress.CallAttribution attribution,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string server)
@@ -137,6 +138,11 @@ internal sealed class McpPipeline(
             }
             exchange.Context.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
             exchange.ListFilter = exchange.Message!.Kind == McpMessageKind.Request ? McpMethods.ListFilterFor(exchange.Message.Method!) : null;
+        }
+        // The trace the upstream sees (YARP propagates the current activity): outbound calls that continue it name this call.
+        if (System.Diagnostics.Activity.Current is { } activity)
+        {
+            attribution.Remember(activity.TraceId, exchange.RecordId);
         }
         await forwarder.ForwardAsync(exchange);
         await sessions.ForgetEndedAsync(exchange);

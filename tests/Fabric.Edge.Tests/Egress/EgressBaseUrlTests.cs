@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Fabric.Edge.Tests.Fixtures;
+using Fabric.Edge.Tests.EndToEnd;
 
 namespace Fabric.Edge.Tests.Egress;
 
@@ -179,6 +180,30 @@ public sealed class EgressBaseUrlTests(FabricFixture fabric) : IAsyncLifetime
 
         // And the key is in no line the edge logged.
         Assert.DoesNotContain(fabric.EdgeLogs.Lines, line => line.Contains(_secretValue, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_outbound_call_that_continues_an_agent_calls_trace_names_that_call_as_its_parent()
+    {
+        // An agent's tools/call through the edge: the upstream MCP server sees the edge's trace context.
+        var scenario = await Fabric.Edge.Tests.EndToEnd.Scenario.CreateAsync(fabric, s => [new { server = s, effect = "allow", tools = new[] { "echo" } }]);
+        var marker = "caused-" + Guid.NewGuid().ToString("N");
+        await using (var client = await scenario.ConnectAsync(ProtocolGeneration.Stateless2026))
+        {
+            await client.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = marker });
+        }
+        var traceparent = fabric.Upstream.Requests.Last(r => r.Body.Contains(marker, StringComparison.Ordinal)).Header("traceparent");
+        Assert.NotNull(traceparent);
+
+        // The MCP server propagates it on its own outbound call (as OpenTelemetry-instrumented servers do).
+        Assert.Equal(200, (await CurlAsync("GET", Url("/repos/acme-corp/caused"), "-H", "traceparent: " + traceparent)).Status);
+        Assert.Equal(200, (await CurlAsync("GET", Url("/repos/acme-corp/uncaused"))).Status);
+
+        var call = Assert.Single(await fabric.AuditAsync($"workload={Uri.EscapeDataString(scenario.Agent)}&server={scenario.Server}"),
+            r => r.TryGetProperty("name", out var name) && name.GetString() == "echo");
+        var egress = await fabric.AuditAsync($"workload={Uri.EscapeDataString(_identity)}&server={_target}");
+        Assert.Equal(call.GetProperty("id").GetGuid(), Assert.Single(egress, r => r.GetProperty("name").GetString() == "/repos/acme-corp/caused").GetProperty("parentRecordId").GetGuid());
+        Assert.False(Assert.Single(egress, r => r.GetProperty("name").GetString() == "/repos/acme-corp/uncaused").TryGetProperty("parentRecordId", out _));
     }
 
     /// <summary>curl as the MCP server's HTTP client: mTLS with the server's SVID, the fabric's bundle as CA, the path sent as is.</summary>
