@@ -53,7 +53,8 @@ public sealed record AuditQuery(
     [property: Id(1)] string? Server,
     [property: Id(2)] bool? Allowed,
     [property: Id(3)] int Limit,
-    [property: Id(4)] string? Cursor = null);
+    [property: Id(4)] string? Cursor = null,
+    [property: Id(5)] Guid? Parent = null);
 
 /// <summary>One page of audit records, newest first; <see cref="NextCursor"/> is null on the last page.</summary>
 [GenerateSerializer, Immutable, Alias("fabric.audit-page")]

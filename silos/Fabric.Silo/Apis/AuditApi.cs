@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Fabric.Silo.Apis;
 
 /// <summary>
-/// <c>GET /v1/audit?workload=&amp;server=&amp;decision=allow|deny&amp;limit=&amp;cursor=</c>, newest first;
-/// <c>nextCursor</c> in the answer fetches the next (older) page.
+/// <c>GET /v1/audit?workload=&amp;server=&amp;decision=allow|deny&amp;parent=&amp;limit=&amp;cursor=</c>, newest first;
+/// <c>nextCursor</c> in the answer fetches the next (older) page. <c>parent=&lt;record id&gt;</c> lists the egress calls
+/// one agent call caused (their <c>parentRecordId</c>).
 /// </summary>
 internal static class AuditApi
 {
@@ -22,8 +23,17 @@ internal static class AuditApi
 
     // limit is bound as a string: a non-number must be a 400 naming the field, not a binder failure without one.
     private static async Task<Results<Ok<AuditRecordPage>, ValidationProblem>> QueryAudit(
-        string? workload, string? server, string? decision, string? limit, string? cursor, IGrainFactory grains)
+        string? workload, string? server, string? decision, string? limit, string? cursor, string? parent, IGrainFactory grains)
     {
+        Guid? parentId = null;
+        if (parent is { Length: > 0 })
+        {
+            if (!Guid.TryParseExact(parent, "D", out var parsed))
+            {
+                return ApiBody.Field("parent", "parent must be an audit record id");
+            }
+            parentId = parsed;
+        }
         bool? allowed = decision switch
         {
             null or "" => null,
@@ -45,7 +55,7 @@ internal static class AuditApi
         {
             return ApiBody.Field("cursor", "cursor must be a value returned as nextCursor");
         }
-        var page = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count, cursor));
+        var page = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count, cursor, parentId));
         return TypedResults.Ok(new AuditRecordPage(page.Records, page.NextCursor));
     }
 }

@@ -52,13 +52,14 @@ public sealed class MemoryAuditStore(IOptions<AuditOptions> options) : IAuditSto
 
     public Task<AuditPage> QueryAsync(AuditQuery query)
     {
+        var matches = AuditFilter.For(query);
         var limit = Math.Clamp(query.Limit, 1, 1000);
         long? before = long.TryParse(query.Cursor, System.Globalization.CultureInfo.InvariantCulture, out var cursor) ? cursor : null;
         lock (_lock)
         {
             var page = _records
                 .Where(r => before is null || r.Sequence < before)
-                .Where(r => AuditFilter.Matches(query, r.Record))
+                .Where(r => matches(r.Record))
                 .Take(limit + 1)
                 .ToList();
             var more = page.Count > limit;
@@ -69,10 +70,12 @@ public sealed class MemoryAuditStore(IOptions<AuditOptions> options) : IAuditSto
     }
 }
 
+/// <summary>Which records a query selects: by workload, server, decision and parent (the agent call an egress call continued).</summary>
 internal static class AuditFilter
 {
-    public static bool Matches(AuditQuery query, AuditRecord record) =>
+    public static Func<AuditRecord, bool> For(AuditQuery query) => record =>
         (query.Workload is null || string.Equals(record.Workload, query.Workload, StringComparison.Ordinal))
         && (query.Server is null || string.Equals(record.Server, query.Server, StringComparison.Ordinal))
-        && (query.Allowed is null || record.Allowed == query.Allowed);
+        && (query.Allowed is null || record.Allowed == query.Allowed)
+        && (query.Parent is null || record.ParentRecordId == query.Parent);
 }

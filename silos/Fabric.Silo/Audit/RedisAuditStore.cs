@@ -43,6 +43,7 @@ public sealed class RedisAuditStore(IConnectionMultiplexer redis, IOptions<Audit
     public async Task<AuditPage> QueryAsync(AuditQuery query)
     {
         var database = redis.GetDatabase();
+        var matches = AuditFilter.For(query);
         var limit = Math.Clamp(query.Limit, 1, 1000);
         var records = new List<AuditRecord>(limit);
         // Exclusive upper bound: "(" + id continues strictly before the previous page's last entry.
@@ -61,7 +62,7 @@ public sealed class RedisAuditStore(IConnectionMultiplexer redis, IOptions<Audit
                 last = entry.Id!;
                 var json = entry.Values.FirstOrDefault(v => v.Name == "record").Value;
                 if (json.IsNullOrEmpty || JsonSerializer.Deserialize<AuditRecord>((string)json!, Json) is not { } record
-                    || !AuditFilter.Matches(query, record))
+                    || !matches(record))
                 {
                     continue;
                 }

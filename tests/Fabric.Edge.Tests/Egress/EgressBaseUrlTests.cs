@@ -204,6 +204,12 @@ public sealed class EgressBaseUrlTests(FabricFixture fabric) : IAsyncLifetime
         var egress = await fabric.AuditAsync($"workload={Uri.EscapeDataString(_identity)}&server={_target}");
         Assert.Equal(call.GetProperty("id").GetGuid(), Assert.Single(egress, r => r.GetProperty("name").GetString() == "/repos/acme-corp/caused").GetProperty("parentRecordId").GetGuid());
         Assert.False(Assert.Single(egress, r => r.GetProperty("name").GetString() == "/repos/acme-corp/uncaused").TryGetProperty("parentRecordId", out _));
+
+        // The agent call lists the egress calls it caused.
+        var id = call.GetProperty("id").GetGuid();
+        Assert.Equal("/repos/acme-corp/caused", Assert.Single(await fabric.AuditAsync($"parent={id}")).GetProperty("name").GetString());
+        using var bad = await fabric.Admin.GetAsync("/v1/audit?parent=not-an-id");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
     }
 
     /// <summary>curl as the MCP server's HTTP client: mTLS with the server's SVID, the fabric's bundle as CA, the path sent as is.</summary>
