@@ -24,43 +24,42 @@ public static partial class PolicyValidator
     public static IReadOnlyDictionary<string, string[]> Validate(PolicyDocument policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        void Add(string key, string message) => AddError(errors, key, message);
+        var errors = new FieldErrors();
 
         if (string.IsNullOrEmpty(policy.Name))
         {
-            Add("name", "name is required");
+            errors.Add("name", "name is required");
         }
         else if (!NamePattern().IsMatch(policy.Name))
         {
-            Add("name", "name must be 1-128 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+            errors.Add("name", "name must be 1-128 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
         }
 
-        if (CheckCount(policy.Subjects, "subjects", "subject", MaxSubjects, Add))
+        if (CheckCount(policy.Subjects, "subjects", "subject", MaxSubjects, errors.Add))
         {
             for (var i = 0; i < policy.Subjects.Count; i++)
             {
                 if (!SpiffeIdPattern.TryParse(policy.Subjects[i], out var subject, out var error))
                 {
-                    Add($"subjects[{i}]", error);
+                    errors.Add($"subjects[{i}]", error);
                 }
                 else if (subject.IsReserved)
                 {
                     // Fabric components are never agents (issue 9 §2); a grant to one is a policy bug at best.
-                    Add($"subjects[{i}]", $"'{SpiffeId.ReservedPath}' and everything under it are reserved for the fabric's own components, in every trust domain");
+                    errors.Add($"subjects[{i}]", $"'{SpiffeId.ReservedPath}' and everything under it are reserved for the fabric's own components, in every trust domain");
                 }
             }
         }
 
-        if (CheckCount(policy.Rules, "rules", "rule", MaxRules, Add))
+        if (CheckCount(policy.Rules, "rules", "rule", MaxRules, errors.Add))
         {
             for (var i = 0; i < policy.Rules.Count; i++)
             {
-                ValidateRule(policy.Rules[i], $"rules[{i}]", Add);
+                ValidateRule(policy.Rules[i], $"rules[{i}]", errors.Add);
             }
         }
 
-        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+        return errors.ToDictionary();
     }
 
     private static void ValidateRule(PolicyRule? rule, string path, Action<string, string> add)
@@ -116,63 +115,6 @@ public static partial class PolicyValidator
             if (rule.Tools is null && rule.Prompts is null && !PolicyEvaluator.IsWholeServer(rule))
             {
                 add(path + ".when", "when constrains tool or prompt arguments, and resource reads have none; list tools or prompts too");
-            }
-        }
-    }
-
-    /// <summary>HTTP methods an egress rule may name (RFC 9110 §9 and PATCH, RFC 5789); CONNECT and TRACE never go out.</summary>
-    private static readonly HashSet<string> EgressMethods = new(StringComparer.Ordinal) { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" };
-
-    /// <summary>
-    /// <c>{ egress, effect, methods?, paths? }</c>: the target a glob like a server's, methods upper-case HTTP methods,
-    /// paths globs starting with '/'; nothing of an MCP rule (server, tools, resources, prompts, when).
-    /// </summary>
-    private static void ValidateEgressRule(PolicyRule rule, string path, Action<string, string> add)
-    {
-        var target = rule.Egress!;
-        if (rule.Server.Length != 0)
-        {
-            add(path + ".server", "a rule names a server or an egress target, not both");
-        }
-        if (target.Length == 0 || !target.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '*' or '?'))
-        {
-            add(path + ".egress", "egress is an egress target name or glob of a-z, 0-9, '-', '*' and '?'");
-        }
-        else if (target.Length > MaxServerGlobLength || target.Count(c => c != '*') > MaxServerGlobLiterals)
-        {
-            add(path + ".egress", $"egress is at most {MaxServerGlobLiterals} characters besides '*'");
-        }
-        if (!Enum.IsDefined(rule.Effect))
-        {
-            add(path + ".effect", "effect must be 'allow' or 'deny'");
-        }
-        foreach (var (field, value) in new[] { ("tools", (object?)rule.Tools), ("resources", rule.Resources), ("prompts", rule.Prompts), ("when", rule.When) })
-        {
-            if (value is not null)
-            {
-                add($"{path}.{field}", $"{field} belongs to rules on MCP servers, not egress rules");
-            }
-        }
-        if (rule.Methods is { } methods)
-        {
-            if (methods.Count == 0 || methods.Count > MaxGlobs)
-            {
-                add(path + ".methods", $"list 1 to {MaxGlobs} HTTP methods, or omit the field for all");
-            }
-            for (var i = 0; i < methods.Count && i < MaxGlobs; i++)
-            {
-                if (!EgressMethods.Contains(methods[i] ?? ""))
-                {
-                    add($"{path}.methods[{i}]", "an HTTP method in upper case: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS");
-                }
-            }
-        }
-        ValidateGlobs(rule.Paths, path + ".paths", "path", add);
-        for (var i = 0; rule.Paths is { } paths && i < paths.Count && i < MaxGlobs; i++)
-        {
-            if (paths[i] is { Length: > 0 } glob && glob[0] != '/')
-            {
-                add($"{path}.paths[{i}]", "a path glob starts with '/' (it matches the request path, without the query)");
             }
         }
     }
@@ -291,15 +233,6 @@ public static partial class PolicyValidator
             return false;
         }
         return true;
-    }
-
-    private static void AddError(Dictionary<string, List<string>> errors, string key, string message)
-    {
-        if (!errors.TryGetValue(key, out var messages))
-        {
-            errors[key] = messages = [];
-        }
-        messages.Add(message);
     }
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,127}\z", RegexOptions.CultureInvariant)]

@@ -24,6 +24,12 @@ public sealed record CredentialBindingInput(
     string? Name = null,
     string? Version = null)
 {
+    /// <summary>The input form of a stored binding, for grains that validate what they are handed with the API's rules.</summary>
+    public static CredentialBindingInput From(CredentialBinding binding) =>
+        new(binding.Source, binding.Ref, binding.PerWorkload,
+            binding.Inject is null ? null : new InjectSpecInput(binding.Inject.Header, binding.Inject.Format),
+            binding.Mount, binding.Path, binding.Field, binding.Name, binding.Version);
+
     /// <summary>The stored form; call only after <see cref="McpServerValidator.Validate(string?, McpServerInput?, IReadOnlyCollection{string}?, bool)"/> returned no errors.</summary>
     public CredentialBinding ToBinding() =>
         Source is null || Inject?.Header is null || Inject.Format is null

@@ -8,7 +8,7 @@ namespace Fabric.Contracts.Servers;
 /// <c>credential.inject</c>, <c>credential.inject.header</c>, <c>credential.inject.format</c>);
 /// an empty dictionary means valid.
 /// </summary>
-public static class McpServerValidator
+public static partial class McpServerValidator
 {
     public const int MaxNameLength = 63;
     public const int MaxUpstreamLength = 2048;
@@ -39,46 +39,34 @@ public static class McpServerValidator
     public static IReadOnlyDictionary<string, string[]> Validate(
         string? name, McpServerInput? input, IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false)
     {
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        void Add(string key, string? message)
-        {
-            if (message is null)
-            {
-                return;
-            }
-            if (!errors.TryGetValue(key, out var messages))
-            {
-                errors[key] = messages = [];
-            }
-            messages.Add(message);
-        }
+        var errors = new FieldErrors();
 
-        Add("name", ValidateName(name));
+        errors.Add("name", ValidateName(name));
         if (input is null)
         {
-            Add("upstream", "upstream is required");
+            errors.Add("upstream", "upstream is required");
         }
         else
         {
-            Add("upstream", UpstreamRules.Validate(input.Upstream, allowLinkLocal));
+            errors.Add("upstream", UpstreamRules.Validate(input.Upstream, allowLinkLocal));
             if (input.Identity is not null)
             {
-                Add("identity", ValidateIdentity(input.Identity));
+                errors.Add("identity", ValidateIdentity(input.Identity));
             }
             if (input.Credential is { } credential)
             {
-                ValidateCredential(credential, availableSources, Add);
+                ValidateCredential(credential, availableSources, errors.Add);
             }
             if (input.AgentJwtAudience is not null)
             {
-                ValidateAgentJwt(input, Add);
+                ValidateAgentJwt(input, errors.Add);
             }
             if (input.OnReflection is not (null or "redact" or "block"))
             {
-                Add("onReflection", "onReflection must be 'redact' (mask the credential in answers, the default) or 'block' (refuse answers that carry it)");
+                errors.Add("onReflection", "onReflection must be 'redact' (mask the credential in answers, the default) or 'block' (refuse answers that carry it)");
             }
         }
-        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+        return errors.ToDictionary();
     }
 
     /// <summary>The same checks for the stored form, for grains that receive parsed values.</summary>
@@ -88,56 +76,10 @@ public static class McpServerValidator
         Validate(name, new McpServerInput(
             upstream?.OriginalString,
             identity,
-            credential is null
-                ? null
-                : new CredentialBindingInput(credential.Source, credential.Ref, credential.PerWorkload,
-                    credential.Inject is null ? null : new InjectSpecInput(credential.Inject.Header, credential.Inject.Format),
-                    credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version),
+            credential is null ? null : CredentialBindingInput.From(credential),
             AgentJwtAudience: agentJwtAudience),
             availableSources,
             allowLinkLocal);
-
-    /// <summary>
-    /// An egress target: a name like a server's; an <c>https</c> upstream (a base URL: the request path is appended),
-    /// under the same address rules; a credential of the same shapes (one lease per target: <c>perWorkload</c>, a lease
-    /// per calling agent, needs the attribution of outbound calls to agents, which is not built yet); a CA file that
-    /// is an absolute path.
-    /// </summary>
-    public static IReadOnlyDictionary<string, string[]> ValidateEgressTarget(
-        string? name, EgressTargetInput? input, IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false)
-    {
-        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        void Add(string key, string? message)
-        {
-            if (message is not null)
-            {
-                (errors.TryGetValue(key, out var list) ? list : errors[key] = []).Add(message);
-            }
-        }
-        Add("name", ValidateName(name));
-        if (input is null)
-        {
-            Add("upstream", "upstream is required");
-            return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
-        }
-        Add("upstream", UpstreamRules.Validate(input.Upstream, allowLinkLocal)
-            ?? (input.Upstream!.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? null : "an egress target is https only"));
-        if (input.Credential is { } credential)
-        {
-            ValidateCredential(credential, availableSources, Add);
-            if (credential.PerWorkload)
-            {
-                Add("credential.perWorkload", "perWorkload egress credentials (a lease per calling agent) are not supported yet: outbound calls are not yet attributed to agents");
-            }
-        }
-        if (input.Tls is { } tls)
-        {
-            Add("tls.caFile", tls.CaFile is not { Length: > 0 and <= 1024 } file || !Path.IsPathFullyQualified(file) || file.Any(char.IsControl)
-                ? "tls.caFile is the absolute path of a PEM file of roots on the edges (at most 1024 characters)"
-                : null);
-        }
-        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
-    }
 
     /// <summary>
     /// A server name is a route segment <c>[a-z0-9-]{1,63}</c> that also neither starts nor ends

@@ -60,12 +60,9 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
                 proxyRequest.Headers.Remove(name);
             }
         }
-        foreach (var listed in httpContext.Request.Headers.Connection)
+        foreach (var name in ConnectionListed(httpContext))
         {
-            foreach (var name in (listed ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                proxyRequest.Headers.Remove(name);
-            }
+            proxyRequest.Headers.Remove(name);
         }
         // RFC 7239: the edge is the first hop the fabric vouches for; it names the agent's address it saw.
         proxyRequest.Headers.TryAddWithoutValidation("Forwarded", ForwardedFor(httpContext));
@@ -82,6 +79,16 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         {
             proxyRequest.Headers.TryAddWithoutValidation(credential.HeaderName, credential.HeaderValue);
         }
+    }
+
+    /// <summary>The headers the request's <c>Connection</c> header lists: hop-by-hop, never forwarded (RFC 9110 §7.6.1).</summary>
+    private static string[] ConnectionListed(HttpContext httpContext)
+    {
+        var listed = httpContext.Request.Headers.Connection;
+        // Nothing allocated on the common path (no Connection header, as on every HTTP/2 request).
+        return listed.Count == 0
+            ? []
+            : [.. listed.SelectMany(value => (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))];
     }
 
     /// <summary>Request headers of an MCP server's outbound call that never pass: they are the edge's to set, or proxy-only.</summary>
@@ -107,13 +114,10 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
                 proxyRequest.Headers.Remove(name);
             }
         }
-        foreach (var listed in httpContext.Request.Headers.Connection)
+        foreach (var name in ConnectionListed(httpContext))
         {
-            foreach (var name in (listed ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                proxyRequest.Headers.Remove(name);
-                proxyRequest.Content?.Headers.Remove(name);
-            }
+            proxyRequest.Headers.Remove(name);
+            proxyRequest.Content?.Headers.Remove(name);
         }
         proxyRequest.Headers.AcceptEncoding.Clear();
         proxyRequest.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));

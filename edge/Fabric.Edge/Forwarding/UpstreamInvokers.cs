@@ -62,10 +62,7 @@ internal sealed class UpstreamInvokers(NodeIdentity identity, TimeProvider time)
             // serverAuth are still checked. An unreadable file trusts nothing.
             var roots = ReadRoots(caFile);
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                (errors & (System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch | System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable)) == 0
-                && roots.Count > 0
-                && certificate is X509Certificate2 presented
-                && CustomRootTrust.Chains(presented, roots, chain?.ChainPolicy.ExtraStore, CustomRootTrust.ServerAuth);
+                CustomRootTrust.IsTrustedServer(certificate, chain, errors, roots, CustomRootTrust.ServerAuth);
         }
         return new HttpMessageInvoker(handler, disposeHandler: true);
     }

@@ -26,8 +26,7 @@ public sealed class EgressTargetGrain(
     {
         var name = this.GetPrimaryKeyString();
         var input = new EgressTargetInput(upstream.OriginalString,
-            credential is null ? null : new CredentialBindingInput(credential.Source, credential.Ref, credential.PerWorkload,
-                new InjectSpecInput(credential.Inject.Header, credential.Inject.Format), credential.Mount, credential.Path, credential.Field, credential.Name, credential.Version),
+            credential is null ? null : CredentialBindingInput.From(credential),
             caFile is null ? null : new EgressTlsInput(caFile));
         var errors = McpServerValidator.ValidateEgressTarget(name, input, availableSources: null, options.Value.AllowLinkLocal);
         if (errors.Count > 0)

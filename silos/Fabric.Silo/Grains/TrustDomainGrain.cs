@@ -160,10 +160,7 @@ public sealed partial class TrustDomainGrain(
             {
                 // https_web against the configured roots only: the host name must match and the chain allow serverAuth.
                 RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                    (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0
-                    && webRoots.Count > 0
-                    && certificate is X509Certificate2 leaf
-                    && CustomRootTrust.Chains(leaf, webRoots, chain?.ChainPolicy.ExtraStore, CustomRootTrust.ServerAuth),
+                    CustomRootTrust.IsTrustedServer(certificate, chain, errors, webRoots, CustomRootTrust.ServerAuth),
             };
         }
         using var http = new HttpClient(handler) { Timeout = FetchTimeout };

@@ -65,17 +65,11 @@ public sealed class CrossClusterRedisTests
         Assert.DoesNotContain(b.Upstream.Requests, r => r.Body.Contains("said no", StringComparison.Ordinal));
     }
 
-    private static async Task FederateAsync(RedisFabric consumer, RedisFabric publisher)
+    private static Task<JsonElement> FederateAsync(RedisFabric consumer, RedisFabric publisher)
     {
         var silo = publisher.Silos[0].Services;
-        using var response = await consumer.Admin.PutAsJsonAsync($"/v1/federation/{publisher.Domain}", new
-        {
-            bundleEndpointUrl = silo.GetRequiredService<Fabric.Silo.Bootstrap.JoinTokenIssuer>().BootstrapUrl + "/.well-known/spiffe-bundle",
-            profile = "https_spiffe",
-            endpointSpiffeId = silo.GetRequiredService<NodeIdentity>().Current.Id.ToString(),
-            bootstrapBundle = await publisher.Admin.GetStringAsync("/v1/bundle"),
-        });
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return Links.FederationRequests.FederateAsync(consumer.Admin, publisher.Domain, Links.FederationRequests.BundleEndpoint(silo),
+            silo.GetRequiredService<NodeIdentity>().Current.Id.ToString(), publisher.Admin);
     }
 
     private static string Address(WebApplication app) =>

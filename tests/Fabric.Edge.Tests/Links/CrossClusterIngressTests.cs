@@ -24,7 +24,6 @@ namespace Fabric.Edge.Tests.Links;
 public sealed class CrossClusterIngressTests(FederationFixture fabrics) : IAsyncLifetime
 {
     private const string IngressName = "b-ingress";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private WebApplication _ingress = null!;
     private string _bServer = null!;
@@ -185,18 +184,8 @@ public sealed class CrossClusterIngressTests(FederationFixture fabrics) : IAsync
         return json.RootElement.GetProperty("token").GetString()!;
     }
 
-    private static async Task FederateAsync(FabricFixture consumer, FabricFixture publisher, string endpointSpiffeId, string trustDomain)
-    {
-        using var response = await consumer.Admin.PutAsJsonAsync($"/v1/federation/{trustDomain}", new
-        {
-            bundleEndpointUrl = publisher.SiloServices.GetRequiredService<Fabric.Silo.Bootstrap.JoinTokenIssuer>().BootstrapUrl + "/.well-known/spiffe-bundle",
-            profile = "https_spiffe",
-            endpointSpiffeId,
-            bootstrapBundle = await publisher.Admin.GetStringAsync("/v1/bundle"),
-        }, Json);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-    }
+    private static Task<JsonElement> FederateAsync(FabricFixture consumer, FabricFixture publisher, string endpointSpiffeId, string trustDomain) =>
+        FederationRequests.FederateAsync(consumer.Admin, trustDomain, FederationRequests.BundleEndpoint(publisher.SiloServices), endpointSpiffeId, publisher.Admin);
 
     private static string Text(CallToolResult result) => Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
 }

@@ -271,22 +271,10 @@ public sealed class FederationTests(FederationFixture fabrics)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
-    private async Task<JsonElement> FederateAsync(string url, string endpointSpiffeId = EndpointId)
-    {
-        using var response = await A.Admin.PutAsJsonAsync($"/v1/federation/{OtherDomainFabric.Domain}", new
-        {
-            bundleEndpointUrl = url,
-            profile = "https_spiffe",
-            endpointSpiffeId,
-            bootstrapBundle = await B.Admin.GetStringAsync("/v1/bundle"),
-        });
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        return JsonDocument.Parse(body).RootElement.Clone();
-    }
+    private Task<JsonElement> FederateAsync(string url, string endpointSpiffeId = EndpointId) =>
+        FederationRequests.FederateAsync(A.Admin, OtherDomainFabric.Domain, url, endpointSpiffeId, B.Admin);
 
-    private static string BundleEndpoint(FabricFixture fabric) =>
-        fabric.SiloServices.GetRequiredService<Fabric.Silo.Bootstrap.JoinTokenIssuer>().BootstrapUrl + "/.well-known/spiffe-bundle";
+    private static string BundleEndpoint(FabricFixture fabric) => FederationRequests.BundleEndpoint(fabric.SiloServices);
 
     private async Task<bool> CallsEchoAsync(string server, System.Security.Cryptography.X509Certificates.X509Certificate2 agent)
     {

@@ -29,7 +29,7 @@ internal static class VaultHttpHandler
             handler.SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                    IsTrusted(certificate as X509Certificate2, chain, errors, roots),
+                    CustomRootTrust.IsTrustedServer(certificate, chain, errors, roots),
             };
         }
         return handler;
@@ -40,25 +40,5 @@ internal static class VaultHttpHandler
         var bundle = new X509Certificate2Collection();
         bundle.ImportFromPemFile(path);
         return bundle;
-    }
-
-    private static bool IsTrusted(X509Certificate2? certificate, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        // The name check and the presence of a certificate are not negotiable; only the chain is
-        // judged again, against the configured roots instead of the system store.
-        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
-        {
-            return false;
-        }
-        // A private Vault CA rarely publishes CRLs/OCSP; the official client does not check revocation either.
-        var intermediates = new X509Certificate2Collection();
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements)
-            {
-                intermediates.Add(element.Certificate);
-            }
-        }
-        return CustomRootTrust.Chains(certificate, roots, intermediates);
     }
 }
