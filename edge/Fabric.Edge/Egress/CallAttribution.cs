@@ -18,6 +18,8 @@ internal sealed class CallAttribution(TimeProvider time)
 
     private readonly ConcurrentDictionary<ActivityTraceId, (Guid RecordId, DateTimeOffset At)> _calls = new();
     private long _unattributed;
+    // The entry count, kept here: ConcurrentDictionary.Count takes every lock, and Remember is on every forwarded call.
+    private long _size;
 
     /// <summary>Outbound calls no agent call could be found for, since start.</summary>
     public long Unattributed => Interlocked.Read(ref _unattributed);
@@ -25,21 +27,29 @@ internal sealed class CallAttribution(TimeProvider time)
     public void Remember(ActivityTraceId traceId, Guid recordId)
     {
         var now = time.GetUtcNow();
-        if (_calls.Count >= MaxEntries)
+        if (Interlocked.Read(ref _size) >= MaxEntries)
         {
             foreach (var (key, entry) in _calls)
             {
-                if (now - entry.At > Window)
+                if (now - entry.At > Window && _calls.TryRemove(key, out _))
                 {
-                    _calls.TryRemove(key, out _);
+                    Interlocked.Decrement(ref _size);
                 }
             }
-            if (_calls.Count >= MaxEntries)
+            if (Interlocked.Read(ref _size) >= MaxEntries)
             {
                 _calls.Clear();
+                Interlocked.Exchange(ref _size, 0);
             }
         }
-        _calls[traceId] = (recordId, now);
+        if (_calls.TryAdd(traceId, (recordId, now)))
+        {
+            Interlocked.Increment(ref _size);
+        }
+        else
+        {
+            _calls[traceId] = (recordId, now);
+        }
     }
 
     /// <summary>The audit record id of the agent call whose trace <paramref name="traceparent"/> continues, or null (counted).</summary>

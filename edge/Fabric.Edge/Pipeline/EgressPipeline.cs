@@ -37,7 +37,7 @@ internal sealed class EgressPipeline(
 
     public async Task HandleAsync(HttpContext context, string target)
     {
-        var exchange = new McpExchange(context, target, time.GetTimestamp()) { IsEgress = true };
+        var exchange = new McpExchange(context, target, time) { IsEgress = true };
         // :: 1 Identity
         if (!await McpPipeline.IdentifyAsync(exchange, join))
         {
@@ -59,7 +59,7 @@ internal sealed class EgressPipeline(
     /// </summary>
     public async Task HandleProxiedAsync(HttpContext context, EgressTunnel tunnel)
     {
-        var exchange = new McpExchange(context, tunnel.Target, time.GetTimestamp()) { IsEgress = true, Proxied = true };
+        var exchange = new McpExchange(context, tunnel.Target, time) { IsEgress = true, Proxied = true };
         exchange.Workload = tunnel.Identity;
         exchange.BundleSequence = join.SequenceOf(tunnel.Identity.TrustDomain);
         using var scope = audit.Begin(exchange);

@@ -15,18 +15,20 @@ namespace Fabric.Edge.Pipeline;
 /// </summary>
 internal sealed class McpExchange
 {
-    public McpExchange(HttpContext context, string serverName, long started)
+    /// <param name="time">The edge's clock: when the exchange started, and the time in its audit record's id.</param>
+    public McpExchange(HttpContext context, string serverName, TimeProvider time)
     {
         Context = context;
         ServerName = serverName;
-        Started = started;
+        Started = time.GetTimestamp();
+        RecordId = Guid.CreateVersion7(time.GetUtcNow());
         Method = context.Request.Method;
     }
 
     public HttpContext Context { get; }
 
     /// <summary>The id of this exchange's audit record, known from the start (an egress call made during it names it as parent).</summary>
-    public Guid RecordId { get; } = Guid.CreateVersion7();
+    public Guid RecordId { get; }
 
     /// <summary>For an egress call: the audit record of the agent call it continues (by trace context), if one was found.</summary>
     public Guid? ParentRecordId { get; set; }

@@ -42,7 +42,7 @@ internal sealed class McpPipeline(
 {
     public async Task HandleAsync(HttpContext context, string server)
     {
-        var exchange = new McpExchange(context, server, time.GetTimestamp());
+        var exchange = new McpExchange(context, server, time);
         // :: 1 Identity (the authentication scheme turned the handshake's SVID into the principal)
         if (!await IdentifyAsync(exchange, join))
         {

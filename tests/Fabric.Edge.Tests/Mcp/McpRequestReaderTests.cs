@@ -19,7 +19,7 @@ public sealed class McpRequestReaderTests
             context.Request.Headers.ContentEncoding = contentEncoding;
         }
         context.Response.Body = new MemoryStream();
-        return new McpExchange(context, "files", 0);
+        return new McpExchange(context, "files", TimeProvider.System);
     }
 
     [Theory]

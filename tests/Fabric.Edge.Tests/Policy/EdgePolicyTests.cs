@@ -15,7 +15,7 @@ public sealed class EdgePolicyTests
     {
         var context = new DefaultHttpContext();
         context.Request.Method = httpMethod;
-        var exchange = new McpExchange(context, "files", 0) { Grant = grant, Message = message, Generation = generation };
+        var exchange = new McpExchange(context, "files", TimeProvider.System) { Grant = grant, Message = message, Generation = generation };
         if (message is null)
         {
             exchange.Method = httpMethod == "GET" ? McpMethods.EventStreamMethod : McpMethods.SessionEndMethod;
