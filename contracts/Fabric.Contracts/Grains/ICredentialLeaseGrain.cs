@@ -127,6 +127,13 @@ public interface ISecretStoreGrain : IGrainWithStringKey
     [Alias("List")]
     ValueTask<IReadOnlyList<SecretInfo>> ListAsync();
 
+    /// <summary>
+    /// Which of <paramref name="values"/> hold a stored secret (of 8 characters or more) anywhere in them: the
+    /// registration check of a launched server's declared environment. The secrets never leave the grain.
+    /// </summary>
+    [Alias("FindHolding"), AlwaysInterleave]
+    ValueTask<IReadOnlyList<string>> FindHoldingSecretAsync(IReadOnlyList<string> values);
+
     /// <summary>Decrypts one value for a lease grain. Cluster-internal; the API never calls it.</summary>
     // Interleaves, and not for a callback (a change's reconcile is handed the new value): a lease
     // grain reveals from its own calls (an edge's GetAsync, its renewal timer) and may be the very

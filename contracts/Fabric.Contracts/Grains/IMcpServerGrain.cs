@@ -14,9 +14,13 @@ public interface IMcpServerGrain : IGrainWithStringKey
     [Alias("Get"), AlwaysInterleave]
     ValueTask<McpServerDefinition?> GetAsync();
 
-    /// <summary>Stores a validated definition; pushes an invalidation to every edge before returning.</summary>
+    /// <summary>
+    /// Stores a validated definition; pushes an invalidation to every edge before returning. A launched server passes
+    /// <paramref name="launch"/> and a null <paramref name="upstream"/> (stored as <c>stdio:{name}</c>).
+    /// </summary>
     [Alias("Put")]
-    ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact, string? agentJwtAudience = null);
+    ValueTask<McpServerDefinition> PutAsync(Uri? upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact,
+        string? agentJwtAudience = null, LaunchSpec? launch = null);
 
     [Alias("Delete")]
     ValueTask<bool> DeleteAsync();

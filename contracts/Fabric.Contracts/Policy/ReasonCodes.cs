@@ -52,6 +52,10 @@ public static class ReasonCodes
     public const string EgressNotAllowed = "egress-not-allowed";
     /// <summary>An outbound call to an egress target the fabric does not know (404), or a proxied host no target names.</summary>
     public const string UnknownEgressTarget = "unknown-egress-target";
+    /// <summary>A launched (stdio) server that could not be started, died, broke the protocol, or is in its restart backoff (502).</summary>
+    public const string LaunchFailed = "launch-failed";
+    /// <summary>A launched server whose command this edge does not permit (<c>Fabric:Edge:Launch:AllowedCommands</c>) (502).</summary>
+    public const string LaunchNotPermitted = "launch-not-permitted";
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -59,6 +63,6 @@ public static class ReasonCodes
         PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch, UnknownSession,
         UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
         CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
-        InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget,
+        InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget, LaunchFailed, LaunchNotPermitted,
     ];
 }

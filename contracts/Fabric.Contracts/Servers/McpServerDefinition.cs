@@ -13,6 +13,10 @@ namespace Fabric.Contracts.Servers;
 /// calling agent for that audience (the remote server's SPIFFE ID), and the remote fabric decides, splices its own
 /// credential and audits both identities.
 /// </para>
+/// <para>
+/// <see cref="Launch"/> marks a local server the edge starts and speaks to over stdio, with no credential of its own:
+/// its outbound calls take the egress leg under <see cref="Identity"/>.
+/// </para>
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.mcp-server")]
 public sealed record McpServerDefinition(
@@ -24,7 +28,12 @@ public sealed record McpServerDefinition(
     [property: Id(5)] DateTimeOffset UpdatedAt,
     [property: Id(6)] ReflectionAction OnReflection = ReflectionAction.Redact,
     [property: Id(7)] SpiffeId? AgentJwtAudience = null,
-    [property: Id(8)] string? CaFile = null);
+    [property: Id(8)] string? CaFile = null,
+    [property: Id(9)] LaunchSpec? Launch = null)
+{
+    /// <summary>A local server the edge launches (its <see cref="Upstream"/> is <c>stdio:{name}</c>), not one it forwards to.</summary>
+    public bool IsLaunched => Launch is not null;
+}
 
 /// <summary>
 /// What the edge does when an upstream's answer carries the credential it spliced (an echo, an error message):

@@ -6,7 +6,8 @@ public sealed record McpServerInput(
     string? Identity = null,
     CredentialBindingInput? Credential = null,
     string? OnReflection = null,
-    string? AgentJwtAudience = null)
+    string? AgentJwtAudience = null,
+    LaunchInput? Launch = null)
 {
     /// <summary>The stored form of <see cref="OnReflection"/>; call only after validation.</summary>
     public ReflectionAction ReflectionAction => OnReflection == "block" ? ReflectionAction.Block : ReflectionAction.Redact;

@@ -36,15 +36,29 @@ public static partial class McpServerValidator
 
     /// <param name="availableSources">The sources configured on this fabric; null skips that check.</param>
     /// <param name="allowLinkLocal">The silo's <c>Fabric:Servers:AllowLinkLocal</c>: permits link-local upstreams.</param>
+    /// <param name="holdsStoredSecret">Whether a launched server's declared value holds a stored secret; null skips that check.</param>
     public static IReadOnlyDictionary<string, string[]> Validate(
-        string? name, McpServerInput? input, IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false)
+        string? name, McpServerInput? input, IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false,
+        Func<string, bool>? holdsStoredSecret = null)
     {
         var errors = new FieldErrors();
 
         errors.Add("name", ValidateName(name));
         if (input is null)
         {
-            errors.Add("upstream", "upstream is required");
+            errors.Add("upstream", "upstream (a URL) or launch (a local command) is required");
+        }
+        else if (input.Launch is { } launch)
+        {
+            ValidateLaunch(input, launch, holdsStoredSecret, errors.Add);
+            if (input.OnReflection is not (null or "redact" or "block"))
+            {
+                errors.Add("onReflection", "onReflection must be 'redact' (mask the credential in answers, the default) or 'block' (refuse answers that carry it)");
+            }
+            if (input.Identity is not null)
+            {
+                errors.Add("identity", ValidateIdentity(input.Identity));
+            }
         }
         else
         {
@@ -72,12 +86,14 @@ public static partial class McpServerValidator
     /// <summary>The same checks for the stored form, for grains that receive parsed values.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(
         string? name, Uri? upstream, string? identity, CredentialBinding? credential,
-        IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false, string? agentJwtAudience = null) =>
+        IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false, string? agentJwtAudience = null,
+        LaunchSpec? launch = null) =>
         Validate(name, new McpServerInput(
-            upstream?.OriginalString,
+            launch is null ? upstream?.OriginalString : null,
             identity,
             credential is null ? null : CredentialBindingInput.From(credential),
-            AgentJwtAudience: agentJwtAudience),
+            AgentJwtAudience: agentJwtAudience,
+            Launch: launch is null ? null : LaunchInput.From(launch)),
             availableSources,
             allowLinkLocal);
 

@@ -53,6 +53,11 @@ internal sealed partial class InvalidationSubscriber(
             return;
         }
         cache.Invalidate(invalidation);
+        if (invalidation is { Kind: InvalidationKind.Server, Key: { } server })
+        {
+            // A launched server's processes of the old definition stop now, not at their idle timeout.
+            services.GetRequiredService<Fabric.Edge.Launch.LaunchedServers>().OnServerChanged(server, invalidation.Version);
+        }
         LogInvalidated(logger, invalidation.Kind, invalidation.Key);
     }
 

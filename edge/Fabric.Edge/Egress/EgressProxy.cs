@@ -20,7 +20,7 @@ using Microsoft.Extensions.Options;
 namespace Fabric.Edge.Egress;
 
 /// <summary>What a CONNECT established: who tunnels, to which egress target, for which host (the inner certificate's name).</summary>
-internal sealed record EgressTunnel(SpiffeId Identity, string Target, string Host, int Port);
+internal sealed record EgressTunnel(SpiffeId Identity, string Target, string Host, int Port, ProxyCredentials.Issued? Credential = null);
 
 /// <summary>
 /// The egress leg in forward-proxy mode (issue 11 §2b), for MCP servers that cannot be pointed at a base URL: a Kestrel
@@ -127,11 +127,12 @@ internal sealed partial class EgressProxy(
             return;
         }
 
+        var credential = outerTls ? null : credentials.Find(preamble.ProxyAuthorization);
         var caller = outerTls
             ? connection.Features.Get<Microsoft.AspNetCore.Http.Features.ITlsConnectionFeature>()?.ClientCertificate is { } certificate
                 ? X509SvidValidator.Validate(certificate, null, identity.Bundles, time.GetUtcNow()).Id
                 : null
-            : credentials.Validate(preamble.ProxyAuthorization);
+            : credential?.Identity;
         if (caller is null)
         {
             // Nobody to audit: no identity was proven (the https listener never gets here without one).
@@ -164,7 +165,7 @@ internal sealed partial class EgressProxy(
             return;
         }
 
-        connection.Items[TunnelKey] = new EgressTunnel(caller, targets[0], preamble.Host, preamble.Port);
+        connection.Items[TunnelKey] = new EgressTunnel(caller, targets[0], preamble.Host, preamble.Port, credential);
         await connection.Transport.Output.WriteAsync("HTTP/1.1 200 Connection Established\r\n\r\n"u8.ToArray());
 
         // The tunnel: TLS terminated here with the egress CA's certificate for that host, then Kestrel's HTTP/1.1 on the

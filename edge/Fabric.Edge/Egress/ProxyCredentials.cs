@@ -11,10 +11,27 @@ namespace Fabric.Edge.Egress;
 /// </summary>
 internal sealed class ProxyCredentials
 {
-    private readonly ConcurrentDictionary<string, (byte[] Hash, SpiffeId Identity)> _issued = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (byte[] Hash, Issued Issued)> _issued = new(StringComparer.Ordinal);
 
-    public sealed record Issued(string User, string Password, SpiffeId Identity)
+    /// <summary>
+    /// One process's credential. <see cref="Parent"/> names the agent call the process is working on, where the edge
+    /// knows it (a per-workload launched server): the exact parent of the process's outbound calls.
+    /// </summary>
+    public sealed class Issued(string user, string password, SpiffeId identity)
     {
+        private Func<Guid?>? _parent;
+
+        public string User { get; } = user;
+
+        public string Password { get; } = password;
+
+        public SpiffeId Identity { get; } = identity;
+
+        public Guid? Parent => _parent?.Invoke();
+
+        /// <summary>Ties the credential's calls to what <paramref name="parent"/> says the process is working on.</summary>
+        public void Attribute(Func<Guid?> parent) => _parent = parent;
+
         public override string ToString() => $"ProxyCredential({User}, {Identity}, password=***)";
     }
 
@@ -22,14 +39,24 @@ internal sealed class ProxyCredentials
     {
         var user = "p-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        _issued[user] = (SHA256.HashData(Encoding.ASCII.GetBytes(password)), identity);
-        return new Issued(user, password, identity);
+        var issued = new Issued(user, password, identity);
+        _issued[user] = (SHA256.HashData(Encoding.ASCII.GetBytes(password)), issued);
+        return issued;
     }
 
-    public void Revoke(string user) => _issued.TryRemove(user, out _);
+    public void Revoke(string? user)
+    {
+        if (user is not null)
+        {
+            _issued.TryRemove(user, out _);
+        }
+    }
 
     /// <summary>The identity a <c>Proxy-Authorization: Basic …</c> value stands for, or null.</summary>
-    public SpiffeId? Validate(string? proxyAuthorization)
+    public SpiffeId? Validate(string? proxyAuthorization) => Find(proxyAuthorization)?.Identity;
+
+    /// <summary>The credential a <c>Proxy-Authorization: Basic …</c> value presents, or null.</summary>
+    public Issued? Find(string? proxyAuthorization)
     {
         if (proxyAuthorization is null || !proxyAuthorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
@@ -50,6 +77,6 @@ internal sealed class ProxyCredentials
             return null;
         }
         var offered = SHA256.HashData(Encoding.ASCII.GetBytes(decoded[(colon + 1)..]));
-        return CryptographicOperations.FixedTimeEquals(offered, entry.Hash) ? entry.Identity : null;
+        return CryptographicOperations.FixedTimeEquals(offered, entry.Hash) ? entry.Issued : null;
     }
 }

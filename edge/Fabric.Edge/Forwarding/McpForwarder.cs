@@ -18,8 +18,8 @@ namespace Fabric.Edge.Forwarding;
 /// identity, the upstream unreachable.
 /// </summary>
 internal sealed partial class McpForwarder(
-    UpstreamInvokers invokers, IHttpForwarder forwarder, SplicingTransformer transformer, IOptions<EdgeOptions> options,
-    ILogger<McpForwarder> logger)
+    UpstreamInvokers invokers, IHttpForwarder forwarder, SplicingTransformer transformer, Fabric.Edge.Launch.StdioBridge stdio,
+    IOptions<EdgeOptions> options, ILogger<McpForwarder> logger)
 {
     // SSE streams may sit idle for a long time between events.
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromMinutes(30) };
@@ -43,11 +43,20 @@ internal sealed partial class McpForwarder(
         {
             context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(sink, original));
         }
-        ForwarderError error;
+        ForwarderError error = ForwarderError.None;
+        (string Reason, string Detail)? launchRefusal = null;
         try
         {
-            error = await forwarder.SendAsync(context, server.Upstream.GetLeftPart(UriPartial.Authority), invokers.For(server), RequestConfig, transformer);
-            if (redacting is not null && error == ForwarderError.None && exchange.UpstreamRefusal is null)
+            if (server.IsLaunched)
+            {
+                // A local server the edge runs: over its stdio instead of HTTP, into the same filters.
+                launchRefusal = await stdio.SendAsync(exchange, exchange.MessageBytes);
+            }
+            else
+            {
+                error = await forwarder.SendAsync(context, server.Upstream.GetLeftPart(UriPartial.Authority), invokers.For(server), RequestConfig, transformer);
+            }
+            if (redacting is not null && error == ForwarderError.None && exchange.UpstreamRefusal is null && launchRefusal is null)
             {
                 await redacting.CompleteAsync(context.RequestAborted);
             }
@@ -63,6 +72,14 @@ internal sealed partial class McpForwarder(
             }
         }
         exchange.CredentialReflected += redacting?.Redactions ?? 0;
+
+        if (launchRefusal is { } launch)
+        {
+            LogLaunchFailed(logger, server.Name, launch.Reason, launch.Detail);
+            exchange.Refuse(launch.Reason);
+            await Refusals.WriteAsync(exchange, launch.Reason, launch.Detail);
+            return;
+        }
 
         if (exchange.UpstreamRefusal is { } refusal)
         {
@@ -146,6 +163,9 @@ internal sealed partial class McpForwarder(
 
     [LoggerMessage(EventId = 2303, Level = LogLevel.Warning, Message = "Forwarding to {Server} failed ({Error}, {Reason}): {Detail}")]
     private static partial void LogUpstreamFailed(ILogger logger, string server, ForwarderError error, string reason, string? detail);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Warning, Message = "Launched server {Server} could not answer ({Reason}): {Detail}")]
+    private static partial void LogLaunchFailed(ILogger logger, string server, string reason, string detail);
 
     [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "The upstream of {Server} reflected the spliced credential {Count} time(s); masked")]
     private static partial void LogReflected(ILogger logger, string server, int count);

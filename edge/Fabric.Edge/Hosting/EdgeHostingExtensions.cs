@@ -61,6 +61,9 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<CallAttribution>();
         builder.Services.AddSingleton<EgressProxy>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EgressProxy>());
+        builder.Services.AddSingleton<Fabric.Edge.Launch.LaunchedServers>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Fabric.Edge.Launch.LaunchedServers>());
+        builder.Services.AddSingleton<Fabric.Edge.Launch.StdioBridge>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);

@@ -38,6 +38,9 @@ public sealed class EdgeOptions
     /// <summary><c>Fabric:Edge:Egress</c>: the forward proxy for MCP servers' outbound calls.</summary>
     public EdgeEgressOptions Egress { get; set; } = new();
 
+    /// <summary><c>Fabric:Edge:Launch</c>: which local (stdio) servers this edge may start, and their limits.</summary>
+    public EdgeLaunchOptions Launch { get; set; } = new();
+
     /// <summary>DNS names in the edge's serving SVID.</summary>
     public string[] DnsNames { get; set; } = ["localhost"];
 
@@ -112,4 +115,31 @@ public sealed class EdgeEgressOptions
     public string? CaCertificateFile { get; set; }
 
     public string? CaKeyFile { get; set; }
+}
+
+/// <summary>
+/// <c>Fabric:Edge:Launch</c>: the edge starts the commands of launched servers, so which ones it may start is the
+/// edge operator's to say, not only the management API's: a stolen admin token must not become code execution on
+/// every edge. Default: none.
+/// </summary>
+public sealed class EdgeLaunchOptions
+{
+    /// <summary>
+    /// Commands this edge may start, separated by ';': absolute paths of executables, or directories ending in '/'
+    /// (any executable below them); <c>*</c> permits any command. A bare command name is resolved on the edge's PATH
+    /// first, and the resolved path is what is checked. Empty (the default): nothing is launched.
+    /// </summary>
+    public string AllowedCommands { get; set; } = "";
+
+    /// <summary>Launched processes alive at once on this edge (idle ones are stopped first to make room).</summary>
+    public int MaxProcesses { get; set; } = 32;
+
+    /// <summary>How long a process has to start and answer the edge's <c>initialize</c>.</summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest restart backoff after repeated failures (it doubles from one second).</summary>
+    public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The stderr lines per process the edge logs in each 10-second window (the rest are counted).</summary>
+    public int StderrLinesPerWindow { get; set; } = 100;
 }

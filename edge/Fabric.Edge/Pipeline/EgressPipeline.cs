@@ -61,6 +61,8 @@ internal sealed class EgressPipeline(
     {
         var exchange = new McpExchange(context, tunnel.Target, time) { IsEgress = true, Proxied = true };
         exchange.Workload = tunnel.Identity;
+        // A per-workload launched server's calls are its one agent's: the call it is working on is the parent.
+        exchange.ParentRecordId = tunnel.Credential?.Parent;
         exchange.BundleSequence = join.SequenceOf(tunnel.Identity.TrustDomain);
         using var scope = audit.Begin(exchange);
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
@@ -83,7 +85,7 @@ internal sealed class EgressPipeline(
             return;
         }
         exchange.EgressPathAndQuery = path + query;
-        exchange.ParentRecordId = attribution.Find(context.Request.Headers.TraceParent);
+        exchange.ParentRecordId ??= attribution.Find(context.Request.Headers.TraceParent);
 
         // :: 3 Routing
         if (!await routing.RouteAsync(exchange))

@@ -72,6 +72,9 @@ internal sealed class McpExchange
     /// <summary>The JSON-RPC message of a POST, once read and checked.</summary>
     public McpMessage? Message { get; set; }
 
+    /// <summary>The message's bytes as read and decided (POST only): what a launched server is sent.</summary>
+    public ReadOnlyMemory<byte> MessageBytes { get; set; }
+
     public McpGeneration Generation { get; set; }
 
     /// <summary>What the audit calls the method: the JSON-RPC method, or the transport operation for GET / DELETE.</summary>

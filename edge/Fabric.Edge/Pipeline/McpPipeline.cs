@@ -137,6 +137,7 @@ internal sealed class McpPipeline(
                 throw new InvalidOperationException("the message buffer is not array-backed");
             }
             exchange.Context.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
+            exchange.MessageBytes = read.Body;
             exchange.ListFilter = exchange.Message!.Kind == McpMessageKind.Request ? McpMethods.ListFilterFor(exchange.Message.Method!) : null;
         }
         // The trace the upstream sees (YARP propagates the current activity): outbound calls that continue it name this call.

@@ -53,9 +53,11 @@ internal static class ApiBody
     /// <summary>
     /// The whole of a definition PUT: read the body, validate it (field errors → 400), store it through the grain
     /// (which runs the same validator: should the two ever disagree it is a 400, never a 500) and answer what was stored.
+    /// <paramref name="prepare"/> runs first, once the body is read, to fetch what validation needs from the cluster.
     /// </summary>
     public static async Task<Results<Ok<TStored>, ValidationProblem, ProblemHttpResult>> PutAsync<TInput, TStored>(
-        HttpContext context, Func<TInput, IReadOnlyDictionary<string, string[]>> validate, Func<TInput, Task<TStored>> store) where TInput : class
+        HttpContext context, Func<TInput, IReadOnlyDictionary<string, string[]>> validate, Func<TInput, Task<TStored>> store,
+        Func<TInput, Task>? prepare = null) where TInput : class
     {
         var (body, invalid, tooLarge) = await ReadAsync<TInput>(context);
         if (tooLarge is not null)
@@ -65,6 +67,11 @@ internal static class ApiBody
         if (invalid is not null)
         {
             return invalid;
+        }
+        if (prepare is not null)
+        {
+            // What validation needs from the cluster (e.g. whether declared values hold a stored secret).
+            await prepare(body!);
         }
         var errors = validate(body!);
         if (errors.Count > 0)

@@ -39,11 +39,19 @@ internal static class ServersApi
             .WithSummary("Delete an MCP server");
     }
 
-    private static Task<Results<Ok<McpServerDefinition>, ValidationProblem, ProblemHttpResult>> PutServer(
-        string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources, IOptions<ServerOptions> options) =>
-        ApiBody.PutAsync<McpServerInput, McpServerDefinition>(context,
-            body => McpServerValidator.Validate(name, body, sources.Names, options.Value.AllowLinkLocal),
-            body => grains.Server(name).PutAsync(new Uri(body.Upstream!), body.Identity, body.Credential?.ToBinding(), body.ReflectionAction, body.AgentJwtAudience).AsTask());
+    private static async Task<Results<Ok<McpServerDefinition>, ValidationProblem, ProblemHttpResult>> PutServer(
+        string name, HttpContext context, IGrainFactory grains, SecretSourceRegistry sources, IOptions<ServerOptions> options)
+    {
+        // A launched server's declared values must not hold a stored secret: the store answers which do (it never says what).
+        IReadOnlySet<string> holding = new HashSet<string>();
+        return await ApiBody.PutAsync<McpServerInput, McpServerDefinition>(context,
+            body => McpServerValidator.Validate(name, body, sources.Names, options.Value.AllowLinkLocal, holding.Contains),
+            body => grains.Server(name).PutAsync(body.Launch is null ? new Uri(body.Upstream!) : null, body.Identity, body.Credential?.ToBinding(),
+                body.ReflectionAction, body.AgentJwtAudience, body.Launch?.ToSpec()).AsTask(),
+            async body => holding = body.Launch is { } launch
+                ? (await grains.LocalSecrets().FindHoldingSecretAsync([.. (IEnumerable<string>?)launch.Env?.Values ?? [], .. launch.Args ?? []])).ToHashSet(StringComparer.Ordinal)
+                : holding);
+    }
 
     private static async Task<Ok<ServerList>> ListServers(IGrainFactory grains)
     {

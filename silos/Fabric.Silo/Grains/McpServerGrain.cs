@@ -24,11 +24,13 @@ public sealed class McpServerGrain(
 {
     public ValueTask<McpServerDefinition?> GetAsync() => ValueTask.FromResult(state.State.Definition);
 
-    public async ValueTask<McpServerDefinition> PutAsync(Uri upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact, string? agentJwtAudience = null)
+    public async ValueTask<McpServerDefinition> PutAsync(Uri? upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact,
+        string? agentJwtAudience = null, LaunchSpec? launch = null)
     {
         var name = this.GetPrimaryKeyString();
         // Whether a source is configured is the API's check (it varies per silo); an unknown one fails closed at lease time.
-        var errors = McpServerValidator.Validate(name, upstream, identity, credential, availableSources: null, options.Value.AllowLinkLocal, agentJwtAudience);
+        // So is a declared value holding a stored secret (the API asks the store); the shape of a key is checked here too.
+        var errors = McpServerValidator.Validate(name, upstream, identity, credential, availableSources: null, options.Value.AllowLinkLocal, agentJwtAudience, launch);
         if (!Enum.IsDefined(onReflection))
         {
             errors = new Dictionary<string, string[]>(errors) { ["onReflection"] = ["onReflection must be 'redact' or 'block'"] };
@@ -39,8 +41,8 @@ public sealed class McpServerGrain(
         }
         // Revisions keep counting across delete and re-create so that an edge never confuses two lives.
         state.State.Revision++;
-        var definition = new McpServerDefinition(name, upstream, identity is null ? null : SpiffeId.Parse(identity), credential, state.State.Revision, time.GetUtcNow(), onReflection,
-            agentJwtAudience is null ? null : SpiffeId.Parse(agentJwtAudience));
+        var definition = new McpServerDefinition(name, launch is null ? upstream! : LaunchSpec.UpstreamFor(name), identity is null ? null : SpiffeId.Parse(identity),
+            credential, state.State.Revision, time.GetUtcNow(), onReflection, agentJwtAudience is null ? null : SpiffeId.Parse(agentJwtAudience), Launch: launch);
         state.State.Definition = definition;
         await state.WriteStateAsync();
         await GrainFactory.ServerDirectory().AddAsync(name);

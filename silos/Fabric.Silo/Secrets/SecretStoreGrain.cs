@@ -58,6 +58,17 @@ public sealed class SecretStoreGrain(
 
     public ValueTask<SecretReveal?> RevealAsync(string name) => ValueTask.FromResult(Reveal(name));
 
+    public ValueTask<IReadOnlyList<string>> FindHoldingSecretAsync(IReadOnlyList<string> values)
+    {
+        if (values.Count == 0 || state.State.Secrets.Count == 0)
+        {
+            return ValueTask.FromResult<IReadOnlyList<string>>([]);
+        }
+        var secrets = state.State.Secrets.Keys.Select(name => Reveal(name)!.Value).Where(v => v.Length >= 8).ToList();
+        return ValueTask.FromResult<IReadOnlyList<string>>(
+            [.. values.Where(value => secrets.Any(secret => value.Contains(secret, StringComparison.Ordinal)))]);
+    }
+
     private SecretReveal? Reveal(string name) =>
         state.State.Secrets.TryGetValue(name, out var stored)
             ? new SecretReveal { Value = protector.Decrypt(name, stored.Value), Revision = stored.Revision }

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Fabric.Contracts.Identity;
 using Fabric.Edge.Audit;
 using Fabric.Edge.Hosting;
+using Fabric.Edge.Tests.Launch;
 using Fabric.Silo.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -71,6 +72,8 @@ public class FabricFixture : IAsyncLifetime
         $"--Fabric:DataDirectory={_dataDirectory}",
         // Each edge its own egress proxy ports (the default, 127.0.0.1:7480, is one per machine).
         "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0;https://127.0.0.1:0",
+        // The launch tests run their stdio servers with the dotnet host (and their hostile ones with python3).
+        $"--Fabric:Edge:Launch:AllowedCommands={StdioServers.Dotnet};{StdioServers.Python}",
     ];
 
     /// <summary>Starts one more edge in this fabric (owned by the caller) with <paramref name="arguments"/> (e.g. its join token).</summary>
