@@ -25,9 +25,11 @@ public static class SecretShapes
         {
             return "it holds a PEM private key";
         }
+        // A file system path is configuration even where a segment is random (a hashed store path, a temp directory).
+        var path = value.Length > 1 && value[0] == '/' && !value.Any(char.IsWhiteSpace);
         foreach (var (start, length) in Spans(value))
         {
-            if (Classify(value.AsSpan(start, length)) is { } reason)
+            if (Classify(value.AsSpan(start, length), entropy: !path) is { } reason)
             {
                 return reason;
             }
@@ -67,7 +69,7 @@ public static class SecretShapes
         TokenSpans(text, c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
             .Concat(TokenSpans(text, c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '+' or '/' or '='));
 
-    private static string? Classify(ReadOnlySpan<char> token)
+    private static string? Classify(ReadOnlySpan<char> token, bool entropy = true)
     {
         foreach (var prefix in KnownPrefixes)
         {
@@ -80,7 +82,7 @@ public static class SecretShapes
         {
             return "it is shaped like a JWT";
         }
-        if (token.Length >= MinTokenLength && !token.Contains('.') && IsRandomLooking(token))
+        if (entropy && token.Length >= MinTokenLength && !token.Contains('.') && IsRandomLooking(token))
         {
             return "it is a long random-looking token (a key, not configuration)";
         }
@@ -113,7 +115,7 @@ public static class SecretShapes
             }
             previous = cls;
         }
-        if ((classes & 1) == 0 || alnum < MinTokenLength || switches * 4 < alnum)
+        if ((classes & 1) == 0 || alnum < MinTokenLength || switches * 6 < alnum)
         {
             return false;
         }
