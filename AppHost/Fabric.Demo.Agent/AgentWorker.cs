@@ -36,6 +36,9 @@ public sealed partial class AgentWorker(
     private static readonly TimeSpan RoundTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] AllowedTools = ["echo", "get_weather", "list_files"];
     private static readonly string[] DeniedTools = ["delete_*"];
+    private static readonly string[] StdioTools = ["echo", "call_api"];
+    private static readonly string[] SaasMethods = ["GET"];
+    private static readonly string[] SaasPaths = ["/api/*"];
     private static readonly string[] Cities = ["Oslo", "Lisbon", "Nairobi", "Kyoto", "Lima", "Montreal"];
 
     private readonly DemoAgentOptions _options = options.Value;
@@ -43,6 +46,9 @@ public sealed partial class AgentWorker(
 
     // Random per process: the agent never needs it again; only the edge splices it into upstream calls.
     private readonly string _upstreamSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+
+    // The SaaS API's key: in the fabric only; the launched stdio server is configured with its placeholder.
+    private readonly string _saasKey = "demo_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -112,6 +118,49 @@ public sealed partial class AgentWorker(
             },
         }, cancellationToken);
         LogConfigured(_logger, _options.ServerName, _options.DemoServerUrl, PolicyName);
+        if (_options.Stdio.Enabled)
+        {
+            await ConfigureStdioAsync(_options.Stdio, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The stdio half (issue 11): the SaaS API as an egress target holding the key, a stdio server the edge launches
+    /// with only the key's placeholder in its environment, the agent's grant on it, and the server's egress grant.
+    /// </summary>
+    private async Task ConfigureStdioAsync(DemoStdioOptions stdio, CancellationToken cancellationToken)
+    {
+        await api.PutSecretAsync("demo-saas-key", _saasKey, cancellationToken);
+        await api.PutEgressTargetAsync(stdio.TargetName, new
+        {
+            upstream = stdio.SaasUrl!.ToString(),
+            credential = new { source = "local", @ref = "demo-saas-key", inject = new { header = "Authorization", format = "Bearer {secret}" } },
+            tls = new { caFile = stdio.SaasCaFile },
+        }, cancellationToken);
+        var identity = $"spiffe://fabric.local/mcp/{stdio.ServerName}";
+        await api.PutServerAsync(stdio.ServerName, new
+        {
+            identity,
+            launch = new
+            {
+                command = "dotnet",
+                args = new[] { stdio.ServerDll },
+                env = new Dictionary<string, string> { ["API_KEY"] = $"fabric:{stdio.TargetName}" },
+                perWorkload = true,
+                idleTimeoutSeconds = 120,
+            },
+        }, cancellationToken);
+        await api.PutPolicyAsync(PolicyName + "-stdio", new
+        {
+            subjects = new[] { _options.SpiffeId },
+            rules = new object[] { new { server = stdio.ServerName, effect = "allow", tools = StdioTools } },
+        }, cancellationToken);
+        await api.PutPolicyAsync(stdio.ServerName + "-egress", new
+        {
+            subjects = new[] { identity },
+            rules = new object[] { new { egress = stdio.TargetName, effect = "allow", methods = SaasMethods, paths = SaasPaths } },
+        }, cancellationToken);
+        LogConfiguredStdio(_logger, stdio.ServerName, stdio.TargetName, stdio.SaasUrl);
     }
 
     private async Task RunSessionAsync(Action onConnected, CancellationToken cancellationToken)
@@ -138,12 +187,24 @@ public sealed partial class AgentWorker(
         LogConnected(_logger, endpoint, client.NegotiatedProtocolVersion ?? "?");
         onConnected();
 
+        // The launched stdio server, through the same edge, as one more MCP server.
+        await using var stdioTransport = _options.Stdio.Enabled
+            ? new HttpClientTransport(new HttpClientTransportOptions { Endpoint = new Uri(_options.EdgeUrl!, $"mcp/{_options.Stdio.ServerName}"), TransportMode = HttpTransportMode.StreamableHttp },
+                http, loggerFactory, ownsHttpClient: false)
+            : null;
+        await using var stdioClient = stdioTransport is null ? null : await McpClient.CreateAsync(stdioTransport, clientOptions, loggerFactory, cancellationToken);
+
         for (var round = 1; time.GetUtcNow() < renewAt; round++)
         {
             // A round that hangs (an edge that stopped answering) fails the session: reconnect.
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(RoundTimeout);
             await RunRoundAsync(client, round, deadline.Token);
+            if (stdioClient is not null)
+            {
+                // The server's own outbound call: decided, keyed and audited at the edge (the answer's echo of the key masked).
+                await CallAsync(stdioClient, "call_api", new Dictionary<string, object?> { ["url"] = new Uri(_options.Stdio.SaasUrl!, "/api/status").ToString() }, deadline.Token);
+            }
             await Task.Delay(_options.Interval, time, cancellationToken);
         }
         LogRenewing(_logger);
@@ -233,6 +294,9 @@ public sealed partial class AgentWorker(
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Configured server '{Server}' -> {Upstream} and policy '{Policy}'")]
     private static partial void LogConfigured(ILogger logger, string server, Uri? upstream, string policy);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Configured launched server '{Server}' (no key in its environment) and egress target '{Target}' -> {SaasUrl}")]
+    private static partial void LogConfiguredStdio(ILogger logger, string server, string target, Uri? saasUrl);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Minted SVID {SpiffeId}, expires {ExpiresAt:o}; trusting {BundleCount} bundle certificate(s)")]
     private static partial void LogSvidMinted(ILogger logger, string spiffeId, DateTimeOffset expiresAt, int bundleCount);

@@ -34,4 +34,26 @@ public sealed class DemoAgentOptions
 
     /// <summary>MCP protocol version to ask for; empty uses the SDK default (2026-07-28, stateless).</summary>
     public string? ProtocolVersion { get; set; }
+
+    /// <summary><c>Fabric:Stdio</c>: the launched stdio server and the SaaS API it calls through the egress leg (off when unset).</summary>
+    public DemoStdioOptions Stdio { get; set; } = new();
+}
+
+/// <summary>The stdio half of the demo: a server the edge launches, whose API key lives only in the fabric.</summary>
+public sealed class DemoStdioOptions
+{
+    /// <summary>The demo stdio server's build output (<c>Fabric.Demo.StdioServer.dll</c>), launched as <c>dotnet &lt;dll&gt;</c>.</summary>
+    public string? ServerDll { get; set; }
+
+    /// <summary>The demo SaaS API's base URL, e.g. https://localhost:5450.</summary>
+    public Uri? SaasUrl { get; set; }
+
+    /// <summary>The SaaS API's CA certificate (PEM), the egress target's <c>tls.caFile</c>.</summary>
+    public string? SaasCaFile { get; set; }
+
+    public string ServerName { get; set; } = "demo-stdio";
+
+    public string TargetName { get; set; } = "demo-saas";
+
+    public bool Enabled => ServerDll is not null && SaasUrl is not null && SaasCaFile is not null;
 }

@@ -32,7 +32,8 @@ namespace Fabric.AppHost.Tests;
 public sealed class AppHostSmokeTests(ITestOutputHelper output)
 {
     private const string DemoWorkload = "spiffe://fabric.local/agents/demo";
-    private static readonly string[] Resources = ["silo", "edge", "demo-mcp", "demo-agent"];
+    private const string StdioWorkload = "spiffe://fabric.local/mcp/demo-stdio";
+    private static readonly string[] Resources = ["silo", "edge", "demo-mcp", "demo-saas-api", "demo-agent"];
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan AuditTimeout = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromMinutes(1);
@@ -74,6 +75,9 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
             Assert.Contains(audit.Records, r => r is { Method: "tools/call", Name: "echo", Allowed: true, Workload: DemoWorkload });
             Assert.Contains(audit.Records, r => r is { Name: "delete_all_files", Allowed: false, Reason: "explicit-deny", Workload: DemoWorkload });
             Assert.DoesNotContain(adminToken, audit.Json, StringComparison.Ordinal);
+            // The stdio half: the launched server's outbound call, keyed at the edge, a child of the agent's call.
+            var call = Assert.Single(audit.Records, r => r is { Name: "call_api", Allowed: true, Workload: DemoWorkload } && audit.Records.Any(e => e.ParentRecordId == r.Id));
+            Assert.Contains(audit.Records, r => r is { Kind: "egress", Server: "demo-saas", Allowed: true, Workload: StdioWorkload } && r.ParentRecordId == call.Id);
 
             using (var stop = new CancellationTokenSource(StopTimeout))
             {
@@ -131,7 +135,8 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
                         last = AuditPage.Parse(await response.Content.ReadAsStringAsync(deadline.Token));
                         Assert.DoesNotContain(adminToken, last.Json, StringComparison.Ordinal);
                         if (last.Records.Any(r => r is { Method: "tools/call", Name: "echo", Allowed: true, Workload: DemoWorkload })
-                            && last.Records.Any(r => r is { Name: "delete_all_files", Allowed: false, Reason: "explicit-deny", Workload: DemoWorkload }))
+                            && last.Records.Any(r => r is { Name: "delete_all_files", Allowed: false, Reason: "explicit-deny", Workload: DemoWorkload })
+                            && last.Records.Any(r => r is { Kind: "egress", Allowed: true, Workload: StdioWorkload, ParentRecordId: not null }))
                         {
                             output.WriteLine($"audit: demo round witnessed after {polls} polls, {last.Records.Count} records");
                             return last;
@@ -147,7 +152,7 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            Assert.Fail($"No allowed echo and denied delete_all_files from {DemoWorkload} in the audit within {AuditTimeout} ({polls} polls). Last page: {last.Json}");
+            Assert.Fail($"No allowed echo, denied delete_all_files from {DemoWorkload} and egress call of {StdioWorkload} in the audit within {AuditTimeout} ({polls} polls). Last page: {last.Json}");
             throw;
         }
     }
@@ -183,7 +188,8 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
     }
 
     /// <summary>The fields of the silo's <c>AuditRecord</c> this test reads (the API serves camelCase).</summary>
-    private sealed record AuditEntry(string? Workload, string? Method, string? Name, bool Allowed, string? Reason);
+    private sealed record AuditEntry(string? Workload, string? Method, string? Name, bool Allowed, string? Reason,
+        string? Id = null, string? Server = null, string? Kind = null, string? ParentRecordId = null);
 
     private sealed record AuditPage(string Json, IReadOnlyList<AuditEntry> Records)
     {
@@ -196,7 +202,7 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
                 .Select(r => new AuditEntry(
                     Text(r, "workload"), Text(r, "method"), Text(r, "name"),
                     r.TryGetProperty("allowed", out var allowed) && allowed.ValueKind == JsonValueKind.True,
-                    Text(r, "reason")))
+                    Text(r, "reason"), Text(r, "id"), Text(r, "server"), Text(r, "kind"), Text(r, "parentRecordId")))
                 .ToList();
             return new AuditPage(json, records);
         }

@@ -38,6 +38,9 @@ public sealed class FabricApiClient
     public Task PutPolicyAsync(string name, object policy, CancellationToken cancellationToken) =>
         PutAsync($"v1/policies/{name}", policy, cancellationToken);
 
+    public Task PutEgressTargetAsync(string name, object target, CancellationToken cancellationToken) =>
+        PutAsync($"v1/egress/{name}", target, cancellationToken);
+
     /// <summary>POST /v1/svids: mints an X.509-SVID for <paramref name="spiffeId"/>.</summary>
     public async Task<SvidResponse> MintSvidAsync(string spiffeId, int ttlSeconds, CancellationToken cancellationToken)
     {

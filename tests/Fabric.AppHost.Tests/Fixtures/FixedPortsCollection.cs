@@ -11,5 +11,5 @@ public sealed class FixedPortsCollection
     public const string Name = "AppHost fixed ports";
 
     /// <summary>Every port AppHost.cs (and the silo's Orleans defaults) pins.</summary>
-    public static readonly int[] Ports = [5080, 7443, 5090, 11111, 30000];
+    public static readonly int[] Ports = [5080, 5443, 7443, 5090, 5450, 7480, 11111, 30000];
 }

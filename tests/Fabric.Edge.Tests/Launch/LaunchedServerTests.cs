@@ -172,7 +172,7 @@ public sealed class LaunchedServerTests(FabricFixture fabric) : IAsyncLifetime
         }
         var processes = ProcessesOf(server);
         Assert.Equal(2, processes.Length);
-        Assert.Equal([a, b], processes.Select(p => p.Key.Workload!.ToString()).Order());
+        Assert.Equal(new[] { a, b }.Order(), processes.Select(p => p.Key.Workload!.ToString()).Order());
         Assert.NotEqual(processes[0].ProcessId, processes[1].ProcessId);
 
         var parents = (await fabric.AuditAsync($"server={_target}&workload={Uri.EscapeDataString(identity)}"))
