@@ -54,10 +54,19 @@ public sealed record AuditQuery(
     [property: Id(2)] bool? Allowed,
     [property: Id(3)] int Limit,
     [property: Id(4)] string? Cursor = null,
-    [property: Id(5)] Guid? Parent = null);
+    [property: Id(5)] Guid? Parent = null,
+    [property: Id(6)] bool WithChildren = false);
 
-/// <summary>One page of audit records, newest first; <see cref="NextCursor"/> is null on the last page.</summary>
+/// <summary>
+/// One page of audit records, newest first; <see cref="NextCursor"/> is null on the last page. With
+/// <see cref="AuditQuery.WithChildren"/>, <see cref="Children"/> holds, per record of the page that caused any, the
+/// egress calls whose <c>parentRecordId</c> it is (oldest first, at most <see cref="MaxChildren"/> each).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.audit-page")]
 public sealed record AuditPage(
     [property: Id(0)] IReadOnlyList<AuditRecord> Records,
-    [property: Id(1)] string? NextCursor);
+    [property: Id(1)] string? NextCursor,
+    [property: Id(2)] IReadOnlyDictionary<Guid, IReadOnlyList<AuditRecord>>? Children = null)
+{
+    public const int MaxChildren = 100;
+}

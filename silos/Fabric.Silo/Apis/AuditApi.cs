@@ -7,12 +7,15 @@ namespace Fabric.Silo.Apis;
 /// <summary>
 /// <c>GET /v1/audit?workload=&amp;server=&amp;decision=allow|deny&amp;parent=&amp;limit=&amp;cursor=</c>, newest first;
 /// <c>nextCursor</c> in the answer fetches the next (older) page. <c>parent=&lt;record id&gt;</c> lists the egress calls
-/// one agent call caused (their <c>parentRecordId</c>).
+/// one agent call caused (their <c>parentRecordId</c>); a <c>workload=</c> query nests them under <c>children</c>.
 /// </summary>
 internal static class AuditApi
 {
     /// <summary><c>{ "records": [...], "nextCursor": "…" }</c>; <c>nextCursor</c> is absent on the last page.</summary>
-    public sealed record AuditRecordPage(IReadOnlyList<AuditRecord> Records, string? NextCursor);
+    /// <summary>A page; <c>children</c> (for a workload's query) maps each record id of the page to the egress calls it caused.</summary>
+    public sealed record AuditRecordPage(IReadOnlyList<AuditRecord> Records, string? NextCursor,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        IReadOnlyDictionary<Guid, IReadOnlyList<AuditRecord>>? Children = null);
 
     public static void MapAuditApi(this RouteGroupBuilder v1)
     {
@@ -55,7 +58,8 @@ internal static class AuditApi
         {
             return ApiBody.Field("cursor", "cursor must be a value returned as nextCursor");
         }
-        var page = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count, cursor, parentId));
-        return TypedResults.Ok(new AuditRecordPage(page.Records, page.NextCursor));
+        // A workload's own records come with the egress calls each of them caused (their children).
+        var page = await grains.Audit().QueryAsync(new AuditQuery(workload, server, allowed, count, cursor, parentId, WithChildren: workload is not null && parentId is null));
+        return TypedResults.Ok(new AuditRecordPage(page.Records, page.NextCursor, page.Children));
     }
 }

@@ -24,6 +24,8 @@ public sealed class MemoryAuditStore(IOptions<AuditOptions> options) : IAuditSto
     private readonly Lock _lock = new();
     private readonly LinkedList<(long Sequence, AuditRecord Record)> _records = new();
     private readonly HashSet<Guid> _ids = [];
+    // Each agent call's egress children (records whose parentRecordId it is), kept as long as the children are.
+    private readonly Dictionary<Guid, List<AuditRecord>> _children = [];
     private long _sequence;
 
     public Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditRecord> records)
@@ -40,10 +42,27 @@ public sealed class MemoryAuditStore(IOptions<AuditOptions> options) : IAuditSto
                 }
                 fresh.Add(record);
                 _records.AddFirst((++_sequence, record));
+                if (record.ParentRecordId is { } parent)
+                {
+                    if (!_children.TryGetValue(parent, out var siblings))
+                    {
+                        _children[parent] = siblings = [];
+                    }
+                    siblings.Add(record);
+                }
                 if (_records.Count > capacity)
                 {
-                    _ids.Remove(_records.Last!.Value.Record.Id);
+                    var evicted = _records.Last!.Value.Record;
+                    _ids.Remove(evicted.Id);
                     _records.RemoveLast();
+                    if (evicted.ParentRecordId is { } evictedParent && _children.TryGetValue(evictedParent, out var left))
+                    {
+                        left.Remove(evicted);
+                        if (left.Count == 0)
+                        {
+                            _children.Remove(evictedParent);
+                        }
+                    }
                 }
             }
         }
@@ -65,7 +84,11 @@ public sealed class MemoryAuditStore(IOptions<AuditOptions> options) : IAuditSto
             var more = page.Count > limit;
             var records = page.Take(limit).ToList();
             var next = more ? records[^1].Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
-            return Task.FromResult(new AuditPage(records.Select(r => r.Record).ToList(), next));
+            var children = query.WithChildren
+                ? records.Where(r => _children.ContainsKey(r.Record.Id))
+                    .ToDictionary(r => r.Record.Id, r => (IReadOnlyList<AuditRecord>)[.. _children[r.Record.Id].Take(AuditPage.MaxChildren)])
+                : null;
+            return Task.FromResult(new AuditPage(records.Select(r => r.Record).ToList(), next, children));
         }
     }
 }

@@ -24,14 +24,30 @@ public sealed class RedisAuditStore(IConnectionMultiplexer redis, IOptions<Audit
         return false
         """);
 
+    // An egress call also joins its parent's list of children (a copy, kept for the de-duplication window), so a
+    // workload's query can nest them without scanning the stream.
+    private static readonly LuaScript AppendChild = LuaScript.Prepare(
+        """
+        if redis.call('SET', @idKey, '1', 'NX', 'EX', @ttl) then
+          local id = redis.call('XADD', @stream, 'MAXLEN', '~', @maxLen, '*', 'record', @record)
+          redis.call('RPUSH', @childrenKey, @record)
+          redis.call('LTRIM', @childrenKey, 0, @maxChildren - 1)
+          redis.call('EXPIRE', @childrenKey, @ttl)
+          return id
+        end
+        return false
+        """);
+
     public async Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditRecord> records)
     {
         var database = redis.GetDatabase();
         var settings = options.Value;
-        var writes = records.Select(record => database.ScriptEvaluateAsync(Append, new
+        var writes = records.Select(record => database.ScriptEvaluateAsync(record.ParentRecordId is null ? Append : AppendChild, new
         {
             stream = (RedisKey)settings.StreamKey,
             idKey = (RedisKey)(settings.StreamKey + ":id:" + record.Id.ToString("N")),
+            childrenKey = (RedisKey)ChildrenKey(record.ParentRecordId ?? Guid.Empty),
+            maxChildren = AuditPage.MaxChildren,
             ttl = (long)settings.DeduplicationWindow.TotalSeconds,
             maxLen = settings.Capacity,
             record = JsonSerializer.Serialize(record, Json),
@@ -40,7 +56,29 @@ public sealed class RedisAuditStore(IConnectionMultiplexer redis, IOptions<Audit
         return [.. records.Where((_, i) => !results[i].IsNull)];
     }
 
+    private string ChildrenKey(Guid parent) => options.Value.StreamKey + ":children:" + parent.ToString("N");
+
     public async Task<AuditPage> QueryAsync(AuditQuery query)
+    {
+        var page = await QueryRecordsAsync(query);
+        if (!query.WithChildren || page.Records.Count == 0)
+        {
+            return page;
+        }
+        var database = redis.GetDatabase();
+        var lists = await Task.WhenAll(page.Records.Select(r => database.ListRangeAsync(ChildrenKey(r.Id), 0, AuditPage.MaxChildren - 1)));
+        var children = new Dictionary<Guid, IReadOnlyList<AuditRecord>>();
+        for (var i = 0; i < lists.Length; i++)
+        {
+            if (lists[i].Length > 0)
+            {
+                children[page.Records[i].Id] = [.. lists[i].Select(json => JsonSerializer.Deserialize<AuditRecord>((string)json!, Json)).OfType<AuditRecord>()];
+            }
+        }
+        return page with { Children = children };
+    }
+
+    private async Task<AuditPage> QueryRecordsAsync(AuditQuery query)
     {
         var database = redis.GetDatabase();
         var matches = AuditFilter.For(query);

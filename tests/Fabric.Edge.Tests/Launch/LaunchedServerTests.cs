@@ -150,6 +150,12 @@ public sealed class LaunchedServerTests(FabricFixture fabric) : IAsyncLifetime
         Assert.Equal(call.GetProperty("id").GetString(), egress.GetProperty("parentRecordId").GetString());
         var children = await fabric.AuditAsync($"parent={call.GetProperty("id").GetString()}");
         Assert.Equal(egress.GetProperty("id").GetString(), Assert.Single(children).GetProperty("id").GetString());
+        // The agent's own query nests them: its call, with the outbound call it caused.
+        using (var nested = JsonDocument.Parse(await fabric.Admin.GetStringAsync($"/v1/audit?workload={Uri.EscapeDataString(agent)}")))
+        {
+            var child = Assert.Single(nested.RootElement.GetProperty("children").GetProperty(call.GetProperty("id").GetString()!).EnumerateArray());
+            Assert.Equal(egress.GetProperty("id").GetString(), child.GetProperty("id").GetString());
+        }
 
         // Nothing observable carries the key: the edge's log, the audit.
         Assert.DoesNotContain(fabric.EdgeLogs.Lines, l => l.Contains(_secretValue, StringComparison.Ordinal));

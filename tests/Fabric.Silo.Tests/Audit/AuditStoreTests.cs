@@ -89,6 +89,32 @@ public sealed class AuditStoreTests(AuditRedisFixture fixture) : IClassFixture<A
 
     [Theory]
     [MemberData(nameof(Stores))]
+    public async Task A_workload_query_nests_each_calls_egress_children_older_or_newer_and_replays_add_none(string kind)
+    {
+        var store = Store(kind);
+        var early = Record(0) with { Kind = "egress", Workload = "spiffe://fabric.local/mcp/gh", Server = "github" };
+        var call = Record(1);
+        var other = Record(2);
+        // A child that reached the log before its parent (edges ship independently), one after, one of another call.
+        early = early with { ParentRecordId = call.Id };
+        var late = Record(3) with { Kind = "egress", Workload = "spiffe://fabric.local/mcp/gh", Server = "github", ParentRecordId = call.Id };
+        var foreign = Record(4) with { Kind = "egress", Workload = "spiffe://fabric.local/mcp/gh", Server = "github", ParentRecordId = Guid.NewGuid() };
+        await store.AppendAsync([early]);
+        await store.AppendAsync([call, other]);
+        await store.AppendAsync([late, foreign]);
+        await store.AppendAsync([late, early]); // a replay
+
+        var page = await store.QueryAsync(new AuditQuery("spiffe://fabric.local/agents/a", null, null, 100, WithChildren: true));
+
+        Assert.Equal([other.Id, call.Id], page.Records.Select(r => r.Id));
+        var children = Assert.Single(page.Children!);
+        Assert.Equal(call.Id, children.Key);
+        Assert.Equal([early.Id, late.Id], children.Value.Select(c => c.Id));
+        Assert.Null((await store.QueryAsync(new AuditQuery("spiffe://fabric.local/agents/a", null, null, 100))).Children);
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
     public async Task The_log_is_bounded(string kind)
     {
         var store = Store(kind, capacity: 100);
