@@ -144,6 +144,27 @@ public sealed class EgressProxyTests(FabricFixture fabric) : IAsyncLifetime
         Assert.Single(_api.Requests);
     }
 
+    [Fact]
+    public async Task Node_undici_through_the_plain_listener_is_decided_keyed_and_masked()
+    {
+        var credentials = fabric.EdgeApp.Services.GetRequiredService<ProxyCredentials>();
+        var issued = credentials.Issue(Fabric.Contracts.Identity.SpiffeId.Parse(_identity));
+        var (exit, output, error) = await NodeClients.UndiciGetAsync(new UriBuilder(HttpProxy) { UserName = issued.User, Password = issued.Password }.Uri,
+            File("egress-ca.pem"), Api("/api/chat.postMessage"));
+        Assert.True(exit == 0, output + error);
+        Assert.StartsWith("200 ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(_secretValue, output, StringComparison.Ordinal);
+        Assert.Equal("Bearer " + _secretValue, Assert.Single(_api.Requests).Authorization);
+
+        // A path outside the allowed glob: the tunnel opens, the request inside is refused.
+        (exit, output, _) = await NodeClients.UndiciGetAsync(new UriBuilder(HttpProxy) { UserName = issued.User, Password = issued.Password }.Uri,
+            File("egress-ca.pem"), Api("/admin/users"));
+        Assert.StartsWith("403 ", output, StringComparison.Ordinal);
+        Assert.Contains("egress-not-allowed", output, StringComparison.Ordinal);
+        Assert.Single(_api.Requests);
+        credentials.Revoke(issued.User);
+    }
+
     /// <summary>Debian's python3 with requests, configured only through the environment a launched server gets.</summary>
     private async Task<(int Exit, string Output, string Error)> PythonRequestsAsync(ProxyCredentials.Issued credential, string url)
     {
