@@ -51,6 +51,25 @@ await using var api = await UpstreamServer.StartAsync(upstreamSvid, fabric.Pki, 
 var apiCaFile = Path.Combine(Path.GetTempPath(), "fabric-bench-api-ca-" + Guid.NewGuid().ToString("N") + ".pem");
 await File.WriteAllTextAsync(apiCaFile, fabric.Pki.BundlePem, ct);
 await FabricRegistration.RegisterEgressAsync(fabric, api.BaseUrl, apiCaFile, ct);
+// Forward-proxy mode: clients as a launched server's HTTP stack would be, through the plain egress listener with a
+// per-process credential (for an identity the egress policy names) and the egress CA as their only trust.
+var egressCa = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(
+    fabric.EdgeServices.GetRequiredService<Fabric.Edge.Egress.EgressCertificateAuthority>().CertificatePem);
+var proxyCredential = fabric.EdgeServices.GetRequiredService<Fabric.Edge.Egress.ProxyCredentials>()
+    .Issue(Fabric.Contracts.Identity.SpiffeId.Parse($"spiffe://{FabricHost.TrustDomain}/{FabricRegistration.AgentsPrefix}/proxied"));
+var proxyUrl = fabric.EdgeServices.GetRequiredService<Fabric.Edge.Egress.EgressProxy>().Urls.First(u => u.Scheme == "http");
+var proxied = agents.Select(a => Agent.ThroughProxy(a.Svid, proxyUrl, new System.Net.NetworkCredential(proxyCredential.User, proxyCredential.Password), egressCa)).ToList();
+// A launched stdio server for the bridge rows, and the launch-to-first-answer probe.
+string? launched = null;
+if (StdioServer.Dll is { } stdioDll)
+{
+    launched = "bench-stdio";
+    await FabricRegistration.RegisterLaunchedAsync(fabric, launched, stdioDll, ct);
+}
+else
+{
+    notes.Add("launched stdio rows skipped: the demo stdio server is not built for this configuration.");
+}
 await using var yarp = await YarpPassthrough.StartAsync(yarpSvid, fabric.Pki, upstream.BaseUrl, ct);
 var cpu = new CpuMeter();
 NginxProxy? nginx = null;
@@ -85,12 +104,21 @@ try
 
     if (options.Profile is { } profile)
     {
-        await new ScenarioRunner(options, targets, agents, fabric, cpu).ProfileAsync(profile.Cold, profile.Duration, ct);
+        await new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched).ProfileAsync(profile.Cold, profile.Duration, ct);
         return;
     }
 
     Progress("scenarios");
-    var results = new List<ScenarioResult>(await new ScenarioRunner(options, targets, agents, fabric, cpu).RunAllAsync(ct));
+    var results = new List<ScenarioResult>(await new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched).RunAllAsync(ct));
+
+    if (StdioServer.Dll is { } dll)
+    {
+        Progress("launch to first answer");
+        var launch = await LaunchProbe.RunAsync(fabric, agents[0], dll, options.Quick ? 3 : 10, ct);
+        notes.Add($"launch to first answer ({launch.Samples} fresh launched servers, `dotnet` + the SDK's stdio server): p50 {launch.FirstP50Ms:0} ms, "
+            + $"max {launch.FirstMaxMs:0} ms; the next request on the running process p50 {launch.SecondP50Ms:0.00} ms");
+        Progress(notes[^1]);
+    }
 
     var revocations = new List<RevocationResult>();
     foreach (var edges in (IReadOnlyList<Uri>[])[[fabric.EdgeUrl], fabric.EdgeUrls])
@@ -130,7 +158,7 @@ try
 finally
 {
     nginx?.Dispose();
-    foreach (var agent in agents)
+    foreach (var agent in agents.Concat(proxied))
     {
         agent.Dispose();
     }

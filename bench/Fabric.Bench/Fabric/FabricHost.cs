@@ -52,6 +52,7 @@ internal sealed class FabricHost : IAsyncDisposable
         foreach (var name in (string[])["bench", "bench-2"])
         {
             var edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", $"--Fabric:Edge:Name={name}", "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0",
+                $"--Fabric:Edge:Launch:AllowedCommands={StdioServer.Dotnet}",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(host._dataDirectory, name, "audit")}"], Quiet);
             host._edges.Add(edge);
             await edge.StartAsync(cancellationToken);
@@ -94,6 +95,12 @@ internal sealed class FabricHost : IAsyncDisposable
     {
         using var response = await Admin.PutAsJsonAsync(path, body, cancellationToken);
         await EnsureAsync(response, "PUT " + path, cancellationToken);
+    }
+
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await Admin.DeleteAsync(path, cancellationToken);
+        await EnsureAsync(response, "DELETE " + path, cancellationToken);
     }
 
     private static async Task EnsureAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)

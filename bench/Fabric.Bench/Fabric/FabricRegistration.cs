@@ -25,6 +25,7 @@ internal static class FabricRegistration
     /// <summary>The egress target an "MCP server" (here: the bench agents' identities) calls in base-URL mode: the API upstream.</summary>
     public const string EgressTarget = "bench-api";
     private static readonly string[] EgressMethods = ["POST"];
+    private static readonly string[] EchoOnly = ["echo"];
     private static readonly string[] EgressPaths = ["/mcp*"];
 
     /// <summary>
@@ -39,6 +40,21 @@ internal static class FabricRegistration
         {
             subjects = new[] { $"spiffe://{FabricHost.TrustDomain}/{AgentsPrefix}/*" },
             rules = new[] { new { egress = EgressTarget, effect = "allow", methods = EgressMethods, paths = EgressPaths } },
+        }, cancellationToken);
+    }
+
+    /// <summary>A launched (stdio) server running the demo stdio server, its <c>echo</c> allowed to the bench agents.</summary>
+    public static async Task RegisterLaunchedAsync(FabricHost fabric, string name, string dll, CancellationToken cancellationToken)
+    {
+        await fabric.PutAsync($"/v1/servers/{name}", new
+        {
+            identity = $"spiffe://{FabricHost.TrustDomain}/mcp/{name}",
+            launch = new { command = "dotnet", args = new[] { dll }, idleTimeoutSeconds = 3600 },
+        }, cancellationToken);
+        await fabric.PutAsync($"/v1/policies/{name}-agents", new
+        {
+            subjects = new[] { $"spiffe://{FabricHost.TrustDomain}/{AgentsPrefix}/*" },
+            rules = new[] { new { server = name, effect = "allow", tools = EchoOnly } },
         }, cancellationToken);
     }
 

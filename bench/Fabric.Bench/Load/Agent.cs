@@ -16,12 +16,34 @@ internal sealed class Agent : IDisposable
     private static readonly byte[] ErrorMember = "\"error\""u8.ToArray();
     private readonly HttpMessageInvoker _invoker;
 
-    public Agent(Svid svid, BenchPki pki)
+    public Agent(Svid svid, BenchPki pki) : this(svid, pki.ValidationCallback, proxy: null)
+    {
+    }
+
+    /// <summary>
+    /// An MCP server's HTTP client in forward-proxy mode: every request tunnels through <paramref name="proxy"/> (the
+    /// edge's plain egress listener, <paramref name="credential"/> its per-process credential, as <c>HTTPS_PROXY</c>
+    /// would give it) and trusts only the egress CA, whose certificates the edge presents inside the tunnel.
+    /// </summary>
+    public static Agent ThroughProxy(Svid svid, Uri proxy, NetworkCredential credential, X509Certificate2 egressCa) =>
+        new(svid, (_, certificate, _, _) => certificate is X509Certificate2 presented && Trusts(egressCa, presented), new WebProxy(proxy) { Credentials = credential });
+
+    private static bool Trusts(X509Certificate2 root, X509Certificate2 presented)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(root);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(presented);
+    }
+
+    private Agent(Svid svid, RemoteCertificateValidationCallback validation, IWebProxy? proxy)
     {
         Svid = svid;
         var handler = new SocketsHttpHandler
         {
-            UseProxy = false,
+            UseProxy = proxy is not null,
+            Proxy = proxy,
             AllowAutoRedirect = false,
             UseCookies = false,
             AutomaticDecompression = DecompressionMethods.None,
@@ -33,7 +55,7 @@ internal sealed class Agent : IDisposable
             {
                 ClientCertificates = [svid.Certificate],
                 LocalCertificateSelectionCallback = (_, _, _, _, _) => svid.Certificate,
-                RemoteCertificateValidationCallback = pki.ValidationCallback,
+                RemoteCertificateValidationCallback = validation,
             },
         };
         _invoker = new HttpMessageInvoker(handler, disposeHandler: true);

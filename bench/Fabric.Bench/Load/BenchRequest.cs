@@ -33,11 +33,14 @@ internal sealed class BenchRequest
     }
 
     public static BenchRequest ToolsList(string path) => new(path, "tools/list", null, Encoding.UTF8.GetBytes(
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"" + ProtocolVersion + "\"}}}"));
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"_meta\":" + Meta + "}}"));
+
+    /// <summary>What a 2026-07-28 client puts in every request's <c>params._meta</c> (the SDK's stdio server insists on the capabilities).</summary>
+    private const string Meta = "{\"io.modelcontextprotocol/protocolVersion\":\"" + ProtocolVersion + "\",\"io.modelcontextprotocol/clientCapabilities\":{}}";
 
     private static string CallJson(string tool, string text) =>
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{\"text\":\"" + text
-        + "\"},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"" + ProtocolVersion + "\"}}}";
+        + "\"},\"_meta\":" + Meta + "}}";
 
     public HttpRequestMessage Create(Uri baseUrl, Version version)
     {

@@ -10,7 +10,8 @@ namespace Fabric.Bench.Scenarios;
 /// The scenario list of issue 5 §1, in one place. Each runs alone (the machine has 2 cores), after a
 /// full GC, with its own warm-up. Quick mode keeps the rows the targets are judged on.
 /// </summary>
-internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IReadOnlyList<Agent> agents, FabricHost fabric, CpuMeter cpu)
+internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IReadOnlyList<Agent> agents, FabricHost fabric, CpuMeter cpu,
+    IReadOnlyList<Agent>? proxied = null, string? launchedServer = null)
 {
     public const string WarmH2 = "fabric h2 1KiB c32 warm";
     public const string DirectH2 = "direct h2 1KiB c32";
@@ -82,6 +83,23 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
             await ClosedAsync("fabric egress base-url h2 1KiB c32", targets.Edge, h2, BenchRequest.ToolsCall(Targets.EgressPath, 1024), all, ct);
             await OpenAsync("direct api h2 1KiB open-loop", api, call1K, ct, rate: 500);
             await OpenAsync("fabric egress base-url h2 1KiB open-loop", targets.Edge, BenchRequest.ToolsCall(Targets.EgressPath, 1024), ct, rate: 500);
+            if (proxied is { Count: > 0 })
+            {
+                // Forward-proxy mode: CONNECT to the edge's plain egress listener with a per-process credential, TLS
+                // terminated with the egress CA and re-originated to the API; HTTP/1.1 inside the tunnel, so the direct
+                // row beside it is HTTP/1.1 too (one connection per client either way).
+                await ClosedAsync("direct api h1.1 1KiB c32", api, h11, call1K, all, ct);
+                await ClosedAsync("fabric egress proxy h1.1 1KiB c32", api, h11, call1K, all, ct, clients: proxied);
+                await OpenAsync("direct api h1.1 1KiB open-loop", api, call1K, ct, rate: 500, version: h11);
+                await OpenAsync("fabric egress proxy h1.1 1KiB open-loop", api, call1K, ct, rate: 500, version: h11, clients: proxied);
+            }
+        }
+
+        // A launched stdio server (issue 11 §4): the edge's bridge to one shared process of the SDK's stdio server.
+        if (launchedServer is not null)
+        {
+            await ClosedAsync("fabric launched stdio h2 1KiB c32", targets.Edge, h2, BenchRequest.ToolsCall("/mcp/" + launchedServer, 1024), all, ct);
+            await ClosedAsync("fabric launched stdio h2 1KiB c1", targets.Edge, h2, BenchRequest.ToolsCall("/mcp/" + launchedServer, 1024), 1, ct);
         }
 
         // One agent, sequential: latency without queueing; cold = the edge's caches dropped before every request.
@@ -184,18 +202,19 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
     }
 
     private async Task ClosedAsync(string name, Uri baseUrl, Version version, BenchRequest request, int agentCount, CancellationToken ct,
-        Action? beforeEach = null, TimeSpan? duration = null)
+        Action? beforeEach = null, TimeSpan? duration = null, IReadOnlyList<Agent>? clients = null)
     {
         Settle();
-        var plan = new LoadPlan([.. agents.Take(agentCount)], baseUrl, version, request, options.WarmUp, duration ?? options.Duration, beforeEach);
+        var plan = new LoadPlan([.. (clients ?? agents).Take(agentCount)], baseUrl, version, request, options.WarmUp, duration ?? options.Duration, beforeEach);
         Add(name, await ClosedLoop.RunAsync(plan, cpu, ct));
     }
 
-    private async Task OpenAsync(string name, Uri baseUrl, BenchRequest request, CancellationToken ct, int? rate = null)
+    private async Task OpenAsync(string name, Uri baseUrl, BenchRequest request, CancellationToken ct, int? rate = null, Version? version = null,
+        IReadOnlyList<Agent>? clients = null)
     {
         Settle();
         var perSecond = rate ?? options.OpenLoopRate;
-        var plan = new LoadPlan(agents, baseUrl, Targets.Http2, request, options.WarmUp, options.Duration);
+        var plan = new LoadPlan(clients ?? agents, baseUrl, version ?? Targets.Http2, request, options.WarmUp, options.Duration);
         Add($"{name} {perSecond}/s", await OpenLoop.RunAsync(plan, perSecond, cpu, ct));
     }
 

@@ -106,6 +106,17 @@ public sealed class EgressProxyTests(FabricFixture fabric) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_tunnel_carries_several_requests_each_decided_on_its_own()
+    {
+        // curl given two URLs reuses its connection: one CONNECT, one TLS handshake, two requests inside.
+        var result = await CurlViaHttpsProxyAsync(Api("/api/one"), "-v", Api("/admin/two"));
+        Assert.Contains("Re-using existing connection", result.Error, StringComparison.Ordinal);
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(result.Error, "CONNECT 127.0.0.1"));
+        Assert.Equal("/api/one", Assert.Single(_api.Requests).RawTarget);
+        Assert.Contains("egress-not-allowed", result.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Inside_the_tunnel_the_path_and_method_are_decided_like_base_url_mode()
     {
         var outside = await CurlViaHttpsProxyAsync(Api("/admin/users"));
