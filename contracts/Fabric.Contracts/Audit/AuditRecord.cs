@@ -44,6 +44,11 @@ public sealed record AuditRecord
     [Id(22)] public string? Kind { get; init; }
     /// <summary>For an egress record: the agent call (its record id) that caused it, when the server propagated that call's trace context.</summary>
     [Id(23)] public Guid? ParentRecordId { get; init; }
+    /// <summary>
+    /// For an egress record: the agent the calling process serves, when the edge knows it (a <c>perWorkload</c> launched
+    /// server: every call of its process is that agent's); a per-agent egress credential is leased for it.
+    /// </summary>
+    [Id(24)] public string? OnBehalfOf { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -5,9 +5,8 @@ public static partial class McpServerValidator
 {
     /// <summary>
     /// An egress target: a name like a server's; an <c>https</c> upstream (a base URL: the request path is appended),
-    /// under the same address rules; a credential of the same shapes (one lease per target: <c>perWorkload</c>, a lease
-    /// per calling agent, needs the attribution of outbound calls to agents, which is not built yet); a CA file that
-    /// is an absolute path.
+    /// under the same address rules; a credential of the same shapes (<c>perWorkload</c>: a lease per calling agent); a CA
+    /// file that is an absolute path.
     /// </summary>
     public static IReadOnlyDictionary<string, string[]> ValidateEgressTarget(
         string? name, EgressTargetInput? input, IReadOnlyCollection<string>? availableSources = null, bool allowLinkLocal = false)
@@ -23,11 +22,8 @@ public static partial class McpServerValidator
             ?? (input.Upstream!.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? null : "an egress target is https only"));
         if (input.Credential is { } credential)
         {
+            // perWorkload: a lease per calling agent, for the calls of per-workload launched servers (the only ones that name their agent).
             ValidateCredential(credential, availableSources, errors.Add);
-            if (credential.PerWorkload)
-            {
-                errors.Add("credential.perWorkload", "perWorkload egress credentials (a lease per calling agent) are not supported yet: outbound calls are not yet attributed to agents");
-            }
         }
         if (input.Tls is { } tls)
         {

@@ -5,6 +5,9 @@ namespace Fabric.Contracts.Servers;
 /// <summary>Launched (stdio) servers: <c>launch</c> instead of <c>upstream</c> in <c>PUT /v1/servers/{name}</c>.</summary>
 public static partial class McpServerValidator
 {
+    [System.Text.RegularExpressions.GeneratedRegex("fabric:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")]
+    private static partial System.Text.RegularExpressions.Regex Placeholders();
+
     public const int MaxLaunchArgs = 64;
     public const int MaxLaunchValueLength = 4096;
     public const int MaxLaunchEnv = 64;
@@ -104,7 +107,8 @@ public static partial class McpServerValidator
         {
             return "the value holds a stored secret: keys belong to egress targets (use the placeholder fabric:<target>)";
         }
-        return SecretShapes.Describe(value) is { } why
+        // Placeholders (fabric:<target>) are what belongs here; a target's name may be random-looking itself.
+        return SecretShapes.Describe(Placeholders().Replace(value, "fabric:target")) is { } why
             ? $"the value looks like a key ({why}): keys belong to egress targets (use the placeholder fabric:<target>)"
             : null;
     }

@@ -1,5 +1,6 @@
 using Fabric.Contracts.Grains;
 using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
 using Fabric.Edge.Caching;
 using Fabric.Edge.Pipeline;
 
@@ -25,8 +26,12 @@ internal sealed partial class CredentialSplice(EdgeCache cache, AgentJwts agentJ
         }
         if (server.Credential is { } binding)
         {
-            exchange.CredentialLookup = cache.GetCredentialAsync(
-                ICredentialLeaseGrain.KeyFor(server.Name, binding.PerWorkload ? exchange.Workload!.ToString() : null));
+            // Per workload: on the MCP leg the caller's own lease; on the egress leg the lease of the agent the calling
+            // process serves (per calling agent), which only a per-workload launched server's calls name.
+            var holder = !binding.PerWorkload ? null : exchange.IsEgress ? exchange.OnBehalfOf : exchange.Workload;
+            exchange.CredentialLookup = binding.PerWorkload && holder is null
+                ? Task.FromResult(new CredentialResult(null, "a per-agent credential needs the agent the call is for: only a per-workload launched server's calls name one"))
+                : cache.GetCredentialAsync(ICredentialLeaseGrain.KeyFor(server.Name, holder?.ToString()));
         }
         else if (server.AgentJwtAudience is { } audience)
         {

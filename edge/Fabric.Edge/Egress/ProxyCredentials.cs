@@ -29,8 +29,14 @@ internal sealed class ProxyCredentials
 
         public Guid? Parent => _parent?.Invoke();
 
-        /// <summary>Ties the credential's calls to what <paramref name="parent"/> says the process is working on.</summary>
-        public void Attribute(Func<Guid?> parent) => _parent = parent;
+        /// <summary>The one agent the process serves (a per-workload launched server), or null.</summary>
+        public SpiffeId? Agent { get; private set; }
+
+        /// <summary>
+        /// Ties the credential's calls to <paramref name="agent"/>, the only agent its process serves, and to what
+        /// <paramref name="parent"/> says the process is working on.
+        /// </summary>
+        public void Attribute(SpiffeId agent, Func<Guid?> parent) => (Agent, _parent) = (agent, parent);
 
         public override string ToString() => $"ProxyCredential({User}, {Identity}, password=***)";
     }

@@ -190,7 +190,7 @@ internal sealed partial class LaunchedServers(
         if (launch.PerWorkload)
         {
             // Every call of this process is its one agent's: its outbound calls are attributed exactly.
-            credential.Attribute(() => process.CurrentCall);
+            credential.Attribute(key.Workload!, () => process.CurrentCall);
         }
         return process;
     }

@@ -63,6 +63,7 @@ internal sealed class EgressPipeline(
         exchange.Workload = tunnel.Identity;
         // A per-workload launched server's calls are its one agent's: the call it is working on is the parent.
         exchange.ParentRecordId = tunnel.Credential?.Parent;
+        exchange.OnBehalfOf = tunnel.Credential?.Agent;
         exchange.BundleSequence = join.SequenceOf(tunnel.Identity.TrustDomain);
         using var scope = audit.Begin(exchange);
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";

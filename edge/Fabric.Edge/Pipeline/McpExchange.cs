@@ -33,6 +33,9 @@ internal sealed class McpExchange
     /// <summary>For an egress call: the audit record of the agent call it continues (by trace context), if one was found.</summary>
     public Guid? ParentRecordId { get; set; }
 
+    /// <summary>An egress call's agent, when its process serves exactly one (a per-workload launched server).</summary>
+    public SpiffeId? OnBehalfOf { get; set; }
+
     /// <summary>The <c>{server}</c> route value, as the agent sent it.</summary>
     public string ServerName { get; }
 
@@ -162,5 +165,6 @@ internal sealed class McpExchange
         Via = Via?.ToString(),
         Kind = IsEgress ? "egress" : null,
         ParentRecordId = ParentRecordId,
+        OnBehalfOf = OnBehalfOf?.ToString(),
     };
 }

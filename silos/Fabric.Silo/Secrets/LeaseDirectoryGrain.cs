@@ -62,8 +62,11 @@ public sealed class LeaseDirectoryGrain(
         return ReconcileWhereAsync(key => ICredentialLeaseGrain.ParseKey(key).Workload is not null, key =>
         {
             var (server, workload) = ICredentialLeaseGrain.ParseKey(key);
-            // The same gate as the workload's grant: a key that is not a workload ID is granted nothing.
-            var allows = workload is not null && SpiffeId.TryParse(workload, out var id) && id.IsWorkload && catalog.GrantFor(id, server, enabled: true).AllowsServer;
+            // The same gate as the workload's grant: a key that is not a workload ID is granted nothing. A per-agent egress
+            // lease is the agent's for the calls its launched server makes: those are decided one by one on the server's
+            // egress rules, and the agent holds no rule on the target itself.
+            var allows = workload is not null && SpiffeId.TryParse(workload, out var id) && id.IsWorkload
+                && (EgressTargetDefinition.TryParseKey(server, out _) || catalog.GrantFor(id, server, enabled: true).AllowsServer);
             return LeaseChange.GrantChanged(allows);
         });
     }

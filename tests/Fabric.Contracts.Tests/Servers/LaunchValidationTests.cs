@@ -59,6 +59,7 @@ public class LaunchValidationTests
     [InlineData("en_US.UTF-8")]
     [InlineData("Europe/Berlin")]
     [InlineData("fabric:github")]
+    [InlineData("fabric:saas-per-agent-1a2b3c4d5e")] // a placeholder whose target name is random-looking
     [InlineData("1.2.3-beta.4+build.5678")]
     [InlineData("550e8400-e29b-41d4-a716-446655440000")] // a UUID (hyphens keep it below the bar)
     [InlineData("/tmp/hostile-stdio-4f9c2a7be1d84c0f9a3e6b5d7c1f2e8a/server.py")] // a path with a random segment

@@ -187,6 +187,56 @@ public sealed class LaunchedServerTests(FabricFixture fabric) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_per_agent_egress_credential_is_leased_for_the_agent_a_per_workload_process_serves_and_for_nobody_else()
+    {
+        // The target's key is leased per calling agent; the server's placeholder names that target. An API of its own:
+        // through the proxy the host names the target, and two targets on one host would be ambiguous.
+        await using var api = await FakeSaasApi.StartAsync();
+        var target = FabricFixture.Unique("saas-per-agent");
+        var secret = FabricFixture.Unique("per-agent-key");
+        await fabric.PutAsync($"/v1/secrets/{secret}", new { value = "sk_live_" + Guid.NewGuid().ToString("N") });
+        await fabric.PutAsync($"/v1/egress/{target}", new
+        {
+            upstream = api.BaseUrl.ToString(),
+            credential = new { source = "local", @ref = secret, perWorkload = true, inject = new { header = "Authorization", format = "Bearer {secret}" } },
+            tls = new { caFile = api.CaFile },
+        });
+        var (a, b) = (Agent(), Agent());
+        var server = FabricFixture.Unique("stdio-per-agent");
+        var identity = $"spiffe://{FabricFixture.TrustDomain}/mcp/{server}";
+        await fabric.PutAsync($"/v1/servers/{server}", new
+        {
+            identity,
+            launch = new { command = "dotnet", args = new[] { StdioServers.DemoServerDll }, env = new Dictionary<string, string> { ["API_KEY"] = $"fabric:{target}" }, perWorkload = true },
+        });
+        await fabric.PutAsync($"/v1/policies/{FabricFixture.Unique("per-agent")}", new { subjects = new[] { a, b }, rules = new object[] { new { server, effect = "allow", tools = new[] { "call_api" } } } });
+        await fabric.PutAsync($"/v1/policies/{FabricFixture.Unique("per-agent-egress")}", new
+        {
+            subjects = new[] { identity },
+            rules = new object[] { new { egress = target, effect = "allow", methods = new[] { "GET" }, paths = new[] { "/api/*" } } },
+        });
+        foreach (var agent in new[] { a, b })
+        {
+            using var svid = await fabric.MintSvidAsync(agent);
+            await using var client = await fabric.ConnectAsync(server, svid, ProtocolGeneration.Stateless2026);
+            var result = await client.Client.CallToolAsync("call_api", new Dictionary<string, object?> { ["url"] = new Uri(api.BaseUrl, "/api/me").ToString() });
+            Assert.StartsWith("200 ", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text, StringComparison.Ordinal);
+        }
+        var egress = await fabric.AuditAsync($"server={target}&workload={Uri.EscapeDataString(identity)}");
+        Assert.Equal(new[] { a, b }.Order(), egress.Select(r => r.GetProperty("onBehalfOf").GetString()).Order());
+        var leases = egress.Select(r => r.GetProperty("leaseId").GetString()).ToArray();
+        Assert.Equal(2, leases.Distinct().Count());
+
+        // The same identity in base-URL mode names no agent: no per-agent key is spliced for it.
+        using var serverSvid = await fabric.MintSvidAsync(identity);
+        using var http = fabric.AgentHttpClient(serverSvid);
+        using var response = await http.GetAsync(new Uri(fabric.EdgeUrl, $"/egress/{target}/api/me"));
+        Assert.Equal(503, (int)response.StatusCode);
+        Assert.Contains("credential-unavailable", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, api.Requests.Count);
+    }
+
+    [Fact]
     public async Task Stderr_reaches_the_edge_log_with_keys_masked_and_an_idle_process_stops_after_its_timeout()
     {
         var agent = Agent();

@@ -14,7 +14,6 @@ public sealed class EgressApiTests(SiloApiFixture fixture)
     [InlineData("""{"upstream":"https://0x7f000001/"}""", "upstream")]
     [InlineData("""{"upstream":"https://api.example.com","tls":{"caFile":"ca.pem"}}""", "tls.caFile")]
     [InlineData("""{"upstream":"https://api.example.com","credential":{"source":"local","ref":"k","inject":{"header":"Host","format":"{secret}"}}}""", "credential.inject.header")]
-    [InlineData("""{"upstream":"https://api.example.com","credential":{"source":"local","ref":"k","perWorkload":true,"inject":{"header":"Authorization","format":"Bearer {secret}"}}}""", "credential.perWorkload")]
     [InlineData("""{"upstream":"https://a.example.com","upstream":"https://b.example.com"}""", "upstream")] // a duplicate key
     public async Task A_bad_target_is_refused_naming_the_field_and_nothing_is_stored(string body, string field)
     {
