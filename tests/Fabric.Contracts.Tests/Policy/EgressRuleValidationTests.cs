@@ -43,12 +43,11 @@ public class EgressRuleValidationTests
         Assert.Contains(field, McpServerValidator.ValidateEgressTarget("github", new EgressTargetInput(upstream, Tls: caFile is null ? null : new EgressTlsInput(caFile))).Keys);
 
     [Fact]
-    public void Accepts_an_egress_target_and_refuses_per_workload_credentials_for_now()
+    public void Accepts_an_egress_target_with_a_shared_or_per_agent_credential_and_refuses_a_bad_header()
     {
         var credential = new CredentialBindingInput("local", "gh-token", PerWorkload: false, new InjectSpecInput("Authorization", "Bearer {secret}"));
         Assert.Empty(McpServerValidator.ValidateEgressTarget("github", new EgressTargetInput("https://api.github.com", credential, new EgressTlsInput("/etc/ssl/ca.pem"))));
-        Assert.Contains("credential.perWorkload", McpServerValidator.ValidateEgressTarget("github",
-            new EgressTargetInput("https://api.github.com", credential with { PerWorkload = true })).Keys);
+        Assert.Empty(McpServerValidator.ValidateEgressTarget("github", new EgressTargetInput("https://api.github.com", credential with { PerWorkload = true })));
         Assert.Contains("credential.inject.header", McpServerValidator.ValidateEgressTarget("github",
             new EgressTargetInput("https://api.github.com", credential with { Inject = new InjectSpecInput("Host", "{secret}") })).Keys);
     }
