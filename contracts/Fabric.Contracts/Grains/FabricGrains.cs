@@ -24,6 +24,8 @@ public static class FabricGrains
 
     public static IMcpServerGrain Server(this IGrainFactory grains, string name) => grains.GetGrain<IMcpServerGrain>(name);
 
+    public static IToolLockGrain ToolLock(this IGrainFactory grains, string server) => grains.GetGrain<IToolLockGrain>(server);
+
     public static IEgressTargetGrain EgressTarget(this IGrainFactory grains, string name) => grains.GetGrain<IEgressTargetGrain>(name);
 
     /// <summary>The names of all egress targets (the server directory's "egress" instance).</summary>

@@ -51,4 +51,6 @@ public enum InvalidationKind
     Bundle = 4,
     /// <summary>An edge was revoked (key = edge name): that edge drops every cache and stops trusting them.</summary>
     EdgeRevoked = 5,
+    /// <summary>A server's tool lock changed: an approval, a drift, a first sight (key = server name).</summary>
+    ToolLock = 6,
 }

@@ -20,7 +20,7 @@ public interface IMcpServerGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Put")]
     ValueTask<McpServerDefinition> PutAsync(Uri? upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact,
-        string? agentJwtAudience = null, LaunchSpec? launch = null);
+        string? agentJwtAudience = null, LaunchSpec? launch = null, ToolLockMode toolLock = ToolLockMode.TrustOnFirstUse);
 
     [Alias("Delete")]
     ValueTask<bool> DeleteAsync();

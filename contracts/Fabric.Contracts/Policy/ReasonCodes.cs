@@ -56,6 +56,8 @@ public static class ReasonCodes
     public const string LaunchFailed = "launch-failed";
     /// <summary>A launched server whose command this edge does not permit (<c>Fabric:Edge:Launch:AllowedCommands</c>) (502).</summary>
     public const string LaunchNotPermitted = "launch-not-permitted";
+    /// <summary>A tool (prompt, resource template) whose definition is not the approved one: changed, or new since the approval (403).</summary>
+    public const string ToolDefinitionChanged = "tool-definition-changed";
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -63,6 +65,6 @@ public static class ReasonCodes
         PolicyUnavailable, CredentialUnavailable, UpstreamIdentityMismatch, SessionBindingMismatch, UnknownSession,
         UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
         CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
-        InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget, LaunchFailed, LaunchNotPermitted,
+        InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget, LaunchFailed, LaunchNotPermitted, ToolDefinitionChanged,
     ];
 }

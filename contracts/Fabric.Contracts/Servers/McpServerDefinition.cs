@@ -29,7 +29,8 @@ public sealed record McpServerDefinition(
     [property: Id(6)] ReflectionAction OnReflection = ReflectionAction.Redact,
     [property: Id(7)] SpiffeId? AgentJwtAudience = null,
     [property: Id(8)] string? CaFile = null,
-    [property: Id(9)] LaunchSpec? Launch = null)
+    [property: Id(9)] LaunchSpec? Launch = null,
+    [property: Id(10)] ToolLockMode ToolLock = ToolLockMode.TrustOnFirstUse)
 {
     /// <summary>A local server the edge launches (its <see cref="Upstream"/> is <c>stdio:{name}</c>), not one it forwards to.</summary>
     public bool IsLaunched => Launch is not null;

@@ -7,10 +7,14 @@ public sealed record McpServerInput(
     CredentialBindingInput? Credential = null,
     string? OnReflection = null,
     string? AgentJwtAudience = null,
-    LaunchInput? Launch = null)
+    LaunchInput? Launch = null,
+    string? ToolLock = null)
 {
     /// <summary>The stored form of <see cref="OnReflection"/>; call only after validation.</summary>
     public ReflectionAction ReflectionAction => OnReflection == "block" ? ReflectionAction.Block : ReflectionAction.Redact;
+
+    /// <summary>The stored form of <see cref="ToolLock"/> (default trust on first use); call only after validation.</summary>
+    public ToolLockMode ToolLockMode => ToolLock switch { "off" => ToolLockMode.Off, "approve" => ToolLockMode.Approve, _ => ToolLockMode.TrustOnFirstUse };
 }
 
 /// <summary>The <c>credential</c> object of <see cref="McpServerInput"/>; which references apply depends on the source.</summary>

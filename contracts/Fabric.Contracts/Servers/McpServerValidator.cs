@@ -44,6 +44,10 @@ public static partial class McpServerValidator
         var errors = new FieldErrors();
 
         errors.Add("name", ValidateName(name));
+        if (input?.ToolLock is not (null or "off" or "trust-on-first-use" or "approve"))
+        {
+            errors.Add("toolLock", "toolLock must be 'trust-on-first-use' (the default), 'approve' or 'off'");
+        }
         if (input is null)
         {
             errors.Add("upstream", "upstream (a URL) or launch (a local command) is required");

@@ -25,6 +25,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     // Completed lookups of usable credentials: a hit hands out the same finished task, no allocation.
     private readonly ConcurrentDictionary<string, Task<CredentialResult>> _credentials = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SpiffeId> _sessionOwners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry<ToolLockView>> _toolLocks = new(StringComparer.Ordinal);
     private long _epoch;
     private long _trustedUntilTicks;
     // The egress targets by the authority (host:port) of their upstream, for the forward proxy; rebuilt after any target changed.
@@ -75,6 +76,28 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         var grant = await calls.RetryAsync(() => cluster.Workload(key.Item1).GetGrantAsync(server));
         Store(_grants, key, new Entry<WorkloadGrant>(grant, time.GetUtcNow() + options.Value.CacheTtl), epoch);
         return grant;
+    }
+
+    /// <summary>A server's tool lock (issue 12 §1), cached like its definition and dropped on every push about it.</summary>
+    public async ValueTask<ToolLockView> GetToolLockAsync(string server)
+    {
+        if (Trusted && _toolLocks.TryGetValue(server, out var entry) && entry.Expires > time.GetUtcNow())
+        {
+            return entry.Value;
+        }
+        var epoch = Volatile.Read(ref _epoch);
+        var view = await calls.RetryAsync(() => cluster.ToolLock(server).GetViewAsync());
+        Store(_toolLocks, server, new Entry<ToolLockView>(view, time.GetUtcNow() + options.Value.CacheTtl), epoch);
+        return view;
+    }
+
+    /// <summary>Reports a list as seen and caches the view the lock answers with.</summary>
+    public async ValueTask<ToolLockView> ObserveToolsAsync(string server, LockedList list, IReadOnlyList<LockedItem> items)
+    {
+        var epoch = Volatile.Read(ref _epoch);
+        var view = await calls.RetryAsync(() => cluster.ToolLock(server).ObserveAsync(list, items));
+        Store(_toolLocks, server, new Entry<ToolLockView>(view, time.GetUtcNow() + options.Value.CacheTtl), epoch);
+        return view;
     }
 
     /// <summary>
@@ -220,6 +243,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
                 break;
             case InvalidationKind.Server when invalidation.Key is { } server:
                 _servers.TryRemove(server, out _);
+                _toolLocks.TryRemove(server, out _);
                 if (EgressTargetDefinition.TryParseKey(server, out _))
                 {
                     _egressAuthorities = null;
@@ -232,6 +256,9 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
                 {
                     _credentials.TryRemove(key, out _);
                 }
+                break;
+            case InvalidationKind.ToolLock when invalidation.Key is { } locked:
+                _toolLocks.TryRemove(locked, out _);
                 break;
             case InvalidationKind.Credential when invalidation.Key is { } lease:
                 _credentials.TryRemove(lease, out _);
@@ -254,6 +281,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         _servers.Clear();
         _grants.Clear();
         _credentials.Clear();
+        _toolLocks.Clear();
         _egressAuthorities = null;
     }
 

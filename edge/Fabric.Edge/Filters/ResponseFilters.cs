@@ -25,7 +25,7 @@ internal static class ResponseFilters
         server?.Credential?.Inject ?? (server?.AgentJwtAudience is null ? null : AgentJwts.Inject);
 
     /// <summary>Filters and masks a buffered answer, then writes it; returns the reason it was refused, if it was.</summary>
-    public static async ValueTask<string?> WriteBufferedAsync(McpExchange exchange, BoundedBufferStream buffer)
+    public static async ValueTask<string?> WriteBufferedAsync(McpExchange exchange, BoundedBufferStream buffer, Fabric.Edge.Policy.ToolLocks? toolLocks = null)
     {
         var needles = exchange.Needles;
         var context = exchange.Context;
@@ -35,8 +35,18 @@ internal static class ResponseFilters
         {
             filtered = new ArrayBufferWriter<byte>(Math.Max(256, (int)buffer.Length));
             var grant = exchange.Grant;
-            var stats = ListResultFilter.Filter(buffer.WrittenSpan, context.Response.ContentType,
-                (kind, name) => PolicyEvaluator.IsVisible(grant, kind, name), filtered);
+            Func<McpCallKind, string, bool> visible = (kind, name) => PolicyEvaluator.IsVisible(grant, kind, name);
+            ListFilterStats stats;
+            if (exchange.ToolLock is { Mode: not ToolLockMode.Off } view && toolLocks is not null)
+            {
+                // A locked server: items whose definition is not the approved one are held back too, and what it listed is recorded.
+                exchange.Observed = new Fabric.Edge.Policy.ToolLockObservation { Partial = buffer.WrittenSpan.IndexOf("\"nextCursor\""u8) >= 0 };
+                stats = ListResultFilter.Filter(buffer.WrittenSpan, context.Response.ContentType, toolLocks.Filter(view, exchange.Observed, visible), filtered);
+            }
+            else
+            {
+                stats = ListResultFilter.Filter(buffer.WrittenSpan, context.Response.ContentType, visible, filtered);
+            }
             if (stats.Refused)
             {
                 return ReasonCodes.UpstreamProtocolError;

@@ -18,7 +18,7 @@ namespace Fabric.Edge.Forwarding;
 /// identity, the upstream unreachable.
 /// </summary>
 internal sealed partial class McpForwarder(
-    UpstreamInvokers invokers, IHttpForwarder forwarder, SplicingTransformer transformer, Fabric.Edge.Launch.StdioBridge stdio,
+    UpstreamInvokers invokers, IHttpForwarder forwarder, SplicingTransformer transformer, Fabric.Edge.Launch.StdioBridge stdio, Fabric.Edge.Policy.ToolLocks toolLocks,
     IOptions<EdgeOptions> options, ILogger<McpForwarder> logger)
 {
     // SSE streams may sit idle for a long time between events.
@@ -99,13 +99,15 @@ internal sealed partial class McpForwarder(
             await FailedAsync(exchange, error);
             return;
         }
-        if (buffer is not null && await ResponseFilters.WriteBufferedAsync(exchange, buffer) is { } refused)
+        if (buffer is not null && await ResponseFilters.WriteBufferedAsync(exchange, buffer, toolLocks) is { } refused)
         {
             await RefuseAsync(exchange, refused, refused == ReasonCodes.CredentialReflected
                 ? $"The upstream of '{server.Name}' returned the credential the fabric spliced; the answer is withheld."
                 : $"The upstream of '{server.Name}' answered a list in a form the edge cannot filter.");
             return;
         }
+        // What a locked server listed goes to its lock (trust on first use, drift), after the agent has its answer.
+        await toolLocks.ReportAsync(exchange);
         if (exchange.CredentialReflected > 0)
         {
             LogReflected(logger, server.Name, exchange.CredentialReflected);

@@ -64,6 +64,7 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<Fabric.Edge.Launch.LaunchedServers>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Fabric.Edge.Launch.LaunchedServers>());
         builder.Services.AddSingleton<Fabric.Edge.Launch.StdioBridge>();
+        builder.Services.AddSingleton<Fabric.Edge.Policy.ToolLocks>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);

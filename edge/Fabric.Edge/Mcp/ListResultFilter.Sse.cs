@@ -19,7 +19,7 @@ internal static partial class ListResultFilter
         private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
 
         /// <returns>False when some event's data does not parse: the whole answer is refused.</returns>
-        public static bool Filter(ReadOnlySpan<byte> stream, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output, ref Counts counts)
+        public static bool Filter(ReadOnlySpan<byte> stream, ListItemFilter isVisible, IBufferWriter<byte> output, ref Counts counts)
         {
             var data = new ArrayBufferWriter<byte>(Math.Min(Math.Max(stream.Length, 16), 64 * 1024));
             var rewritten = new ArrayBufferWriter<byte>(Math.Min(Math.Max(stream.Length, 16), 64 * 1024));
@@ -174,6 +174,9 @@ internal static partial class ListResultFilter
     private ref struct Copier(ReadOnlySpan<byte> source, IBufferWriter<byte> output)
     {
         private readonly ReadOnlySpan<byte> _source = source;
+
+        /// <summary>The message being copied.</summary>
+        public readonly ReadOnlySpan<byte> Source => _source;
         private int _copied;
 
         /// <summary>Writes what lies before <paramref name="from"/>, then skips to <paramref name="to"/>.</summary>

@@ -4,6 +4,9 @@ using Fabric.Contracts.Policy;
 
 namespace Fabric.Edge.Mcp;
 
+/// <summary>Whether one item of a list answer may reach the agent: its list's property, kind, name and JSON bytes.</summary>
+internal delegate bool ListItemFilter(string list, McpCallKind kind, string name, ReadOnlySpan<byte> item);
+
 /// <summary>What filtering a list response did, for logs and audit.</summary>
 internal readonly record struct ListFilterStats(int Kept, int Removed, bool Malformed, bool Refused = false)
 {
@@ -51,6 +54,14 @@ internal static partial class ListResultFilter
     /// </summary>
     public static ListFilterStats Filter(
         ReadOnlySpan<byte> response, string? contentType, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(isVisible);
+        return Filter(response, contentType, (_, kind, name, _) => isVisible(kind, name), output);
+    }
+
+    /// <summary>The same, deciding on each item whole: its list (<c>tools</c>, <c>prompts</c>, …), kind, name and JSON bytes.</summary>
+    public static ListFilterStats Filter(
+        ReadOnlySpan<byte> response, string? contentType, ListItemFilter isVisible, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(isVisible);
         ArgumentNullException.ThrowIfNull(output);
@@ -147,7 +158,7 @@ internal static partial class ListResultFilter
     /// Copies one valid JSON message to <paramref name="output"/>, cutting invisible items out of the
     /// list arrays of its <c>result</c>. Bytes outside the cuts are copied unchanged.
     /// </summary>
-    internal static void RewriteMessage(ReadOnlySpan<byte> json, Func<McpCallKind, string, bool> isVisible, IBufferWriter<byte> output, ref Counts counts)
+    internal static void RewriteMessage(ReadOnlySpan<byte> json, ListItemFilter isVisible, IBufferWriter<byte> output, ref Counts counts)
     {
         var copy = new Copier(json, output);
         var reader = new Utf8JsonReader(json, ReaderOptions);
@@ -176,7 +187,7 @@ internal static partial class ListResultFilter
         copy.CopyRest();
     }
 
-    private static void RewriteObject(ref Utf8JsonReader reader, ref Copier copy, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
+    private static void RewriteObject(ref Utf8JsonReader reader, ref Copier copy, ListItemFilter isVisible, ref Counts counts)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -193,7 +204,7 @@ internal static partial class ListResultFilter
         }
     }
 
-    private static void RewriteResult(ref Utf8JsonReader reader, ref Copier copy, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
+    private static void RewriteResult(ref Utf8JsonReader reader, ref Copier copy, ListItemFilter isVisible, ref Counts counts)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -225,12 +236,12 @@ internal static partial class ListResultFilter
                 continue;
             }
 
-            FilterArray(ref reader, ref copy, Lists[list].Kind, Lists[list].NameProperty, isVisible, ref counts);
+            FilterArray(ref reader, ref copy, Lists[list].Property, Lists[list].Kind, Lists[list].NameProperty, isVisible, ref counts);
         }
     }
 
     private static void FilterArray(
-        ref Utf8JsonReader reader, ref Copier copy, McpCallKind kind, string nameProperty, Func<McpCallKind, string, bool> isVisible, ref Counts counts)
+        ref Utf8JsonReader reader, ref Copier copy, string listProperty, McpCallKind kind, string nameProperty, ListItemFilter isVisible, ref Counts counts)
     {
         // keepEnd: where the last kept item ends; a dropped item is cut from there, together with the
         // separator before it, so "[a, b, c]" minus b is "[a, c]" byte for byte.
@@ -251,7 +262,7 @@ internal static partial class ListResultFilter
             }
 
             var itemEnd = (int)reader.BytesConsumed;
-            if (name is not null && isVisible(kind, name))
+            if (name is not null && isVisible(listProperty, kind, name, copy.Source[itemStart..itemEnd]))
             {
                 if (!keptAny && droppedSinceKeep)
                 {

@@ -110,6 +110,12 @@ internal sealed class McpExchange
     /// <summary>The list filter to apply to the buffered answer (list requests only).</summary>
     public McpListFilter? ListFilter { get; set; }
 
+    /// <summary>The server's tool lock, loaded for tool and prompt calls and for list answers (null: not locked).</summary>
+    public Fabric.Contracts.Servers.ToolLockView? ToolLock { get; set; }
+
+    /// <summary>What the list answer held, as seen (every item, visible or not), for the lock.</summary>
+    public Fabric.Edge.Policy.ToolLockObservation? Observed { get; set; }
+
     public int? UpstreamStatus { get; set; }
 
     /// <summary>Occurrences of the spliced credential masked out of the answer (headers and body).</summary>

@@ -38,6 +38,7 @@ internal sealed class McpPipeline(
     EdgeJoin join,
     IngressAdmission ingress,
     Fabric.Edge.Egress.CallAttribution attribution,
+    ToolLocks toolLocks,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string server)
@@ -113,12 +114,22 @@ internal sealed class McpPipeline(
             return;
         }
 
-        // :: 6 Policy
+        // :: 6 Policy (with the server's tool lock for calls and lists)
+        if (!await toolLocks.LoadAsync(exchange))
+        {
+            return;
+        }
         var (decision, serverLevel) = EdgePolicy.Decide(exchange);
+        if (decision.Allowed && ToolLocks.Deny(exchange) is { } held)
+        {
+            decision = held;
+        }
         exchange.Decide(decision);
         if (!decision.Allowed)
         {
-            await Refusals.WriteAsync(exchange, decision.Reason, $"'{exchange.Workload}' may not make this call on '{exchange.ServerName}'.", serverLevel: serverLevel);
+            await Refusals.WriteAsync(exchange, decision.Reason, decision.Reason == ReasonCodes.ToolDefinitionChanged
+                ? $"'{exchange.Message?.Name}' on '{exchange.ServerName}' is not its approved definition (changed, or new since the approval); an admin must approve it."
+                : $"'{exchange.Workload}' may not make this call on '{exchange.ServerName}'.", serverLevel: serverLevel);
             return;
         }
 

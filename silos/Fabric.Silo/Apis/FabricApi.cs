@@ -50,6 +50,7 @@ public static class FabricApi
         admin.MapSecretsApi();
         admin.MapServersApi();
         admin.MapEgressApi();
+        admin.MapToolLockApi();
         admin.MapPoliciesApi();
         admin.MapWorkloadsApi();
         admin.MapSvidsApi();

@@ -47,7 +47,7 @@ internal static class ServersApi
         return await ApiBody.PutAsync<McpServerInput, McpServerDefinition>(context,
             body => McpServerValidator.Validate(name, body, sources.Names, options.Value.AllowLinkLocal, holding.Contains),
             body => grains.Server(name).PutAsync(body.Launch is null ? new Uri(body.Upstream!) : null, body.Identity, body.Credential?.ToBinding(),
-                body.ReflectionAction, body.AgentJwtAudience, body.Launch?.ToSpec()).AsTask(),
+                body.ReflectionAction, body.AgentJwtAudience, body.Launch?.ToSpec(), body.ToolLockMode).AsTask(),
             async body => holding = body.Launch is { } launch
                 ? (await grains.LocalSecrets().FindHoldingSecretAsync([.. (IEnumerable<string>?)launch.Env?.Values ?? [], .. launch.Args ?? []])).ToHashSet(StringComparer.Ordinal)
                 : holding);

@@ -24,7 +24,8 @@ public sealed class AuditGrain(IAuditStore store) : Grain, IAuditGrain
             // Store exceptions have no Orleans codec; edges retry on OrleansException, their records wait on disk.
             throw new OrleansException("the audit store is unavailable: " + ex.Message);
         }
-        var counts = fresh.GroupBy(r => r.Workload, StringComparer.Ordinal)
+        // A workload's counters count its calls; a tool-lock drift event is the fabric's own record, nobody's call.
+        var counts = fresh.Where(r => r.Kind != "tool-drift").GroupBy(r => r.Workload, StringComparer.Ordinal)
             .Select(g => GrainFactory.Workload(g.Key).RecordAsync(g.LongCount(r => r.Allowed), g.LongCount(r => !r.Allowed)).AsTask());
         await Task.WhenAll(counts);
     }

@@ -25,7 +25,7 @@ public sealed class McpServerGrain(
     public ValueTask<McpServerDefinition?> GetAsync() => ValueTask.FromResult(state.State.Definition);
 
     public async ValueTask<McpServerDefinition> PutAsync(Uri? upstream, string? identity, CredentialBinding? credential, ReflectionAction onReflection = ReflectionAction.Redact,
-        string? agentJwtAudience = null, LaunchSpec? launch = null)
+        string? agentJwtAudience = null, LaunchSpec? launch = null, ToolLockMode toolLock = ToolLockMode.TrustOnFirstUse)
     {
         var name = this.GetPrimaryKeyString();
         // Whether a source is configured is the API's check (it varies per silo); an unknown one fails closed at lease time.
@@ -35,6 +35,10 @@ public sealed class McpServerGrain(
         {
             errors = new Dictionary<string, string[]>(errors) { ["onReflection"] = ["onReflection must be 'redact' or 'block'"] };
         }
+        if (!Enum.IsDefined(toolLock))
+        {
+            errors = new Dictionary<string, string[]>(errors) { ["toolLock"] = ["toolLock must be 'trust-on-first-use', 'approve' or 'off'"] };
+        }
         if (errors.Count > 0)
         {
             throw new ArgumentException("invalid server definition: " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
@@ -42,7 +46,7 @@ public sealed class McpServerGrain(
         // Revisions keep counting across delete and re-create so that an edge never confuses two lives.
         state.State.Revision++;
         var definition = new McpServerDefinition(name, launch is null ? upstream! : LaunchSpec.UpstreamFor(name), identity is null ? null : SpiffeId.Parse(identity),
-            credential, state.State.Revision, time.GetUtcNow(), onReflection, agentJwtAudience is null ? null : SpiffeId.Parse(agentJwtAudience), Launch: launch);
+            credential, state.State.Revision, time.GetUtcNow(), onReflection, agentJwtAudience is null ? null : SpiffeId.Parse(agentJwtAudience), Launch: launch, ToolLock: toolLock);
         state.State.Definition = definition;
         await state.WriteStateAsync();
         await GrainFactory.ServerDirectory().AddAsync(name);
@@ -68,6 +72,7 @@ public sealed class McpServerGrain(
     {
         var name = this.GetPrimaryKeyString();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Server, name, state.State.Revision));
+        // The lock's view depends on the mode: edges drop theirs with the server's.
         // Leases of the old binding end now, at their source, not at their natural expiry. They are
         // handed the new definition: this grain is still in this call and is not asked for it.
         await GrainFactory.Leases().ReconcileServerAsync(name, state.State.Definition);

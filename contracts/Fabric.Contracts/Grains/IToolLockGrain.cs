@@ -1,0 +1,35 @@
+using Fabric.Contracts.Servers;
+
+namespace Fabric.Contracts.Grains;
+
+/// <summary>One server's tool lock (key = server name): approved and last seen definitions of its tools, prompts and resource templates.</summary>
+[Alias("fabric.IToolLockGrain")]
+public interface IToolLockGrain : IGrainWithStringKey
+{
+    /// <summary>What edges hold the server's lists to (cached; pushed as <see cref="InvalidationKind.ToolLock"/> on change).</summary>
+    [Alias("View"), AlwaysInterleave]
+    ValueTask<ToolLockView> GetViewAsync();
+
+    /// <summary>A list as an edge saw it in an upstream's answer (the whole list); returns the view that now applies.</summary>
+    [Alias("Observe")]
+    ValueTask<ToolLockView> ObserveAsync(LockedList list, IReadOnlyList<LockedItem> items);
+
+    /// <summary>Approved and current items of every list, for review.</summary>
+    [Alias("Get"), AlwaysInterleave]
+    ValueTask<ToolLockState> GetAsync();
+
+    /// <summary>
+    /// Approves the current set of <paramref name="list"/> if its digest is <paramref name="setDigest"/> (what the
+    /// reviewer saw); false when the set changed since (nothing approved).
+    /// </summary>
+    [Alias("Approve")]
+    ValueTask<bool> ApproveAsync(LockedList list, string setDigest);
+}
+
+/// <summary>A lock's lists, approved and as last seen.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.tool-lock-state")]
+public sealed record ToolLockState(
+    [property: Id(0)] ToolLockMode Mode,
+    [property: Id(1)] IReadOnlyDictionary<LockedList, IReadOnlyList<LockedItem>> Approved,
+    [property: Id(2)] IReadOnlyDictionary<LockedList, IReadOnlyList<LockedItem>> Current,
+    [property: Id(3)] long Version);

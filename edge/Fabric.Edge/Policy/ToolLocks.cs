@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Fabric.Contracts.Policy;
+using Fabric.Contracts.Servers;
+using Fabric.Edge.Caching;
+using Fabric.Edge.Hosting;
+using Fabric.Edge.Mcp;
+using Fabric.Edge.Pipeline;
+using Fabric.Hosting;
+
+namespace Fabric.Edge.Policy;
+
+/// <summary>The items of one list answer as the lock sees them (every item, whatever the caller may see).</summary>
+internal sealed class ToolLockObservation
+{
+    public Dictionary<LockedList, List<LockedItem>> Lists { get; } = [];
+
+    /// <summary>One page of a longer list: not the whole set, so not reported (it would read as removals).</summary>
+    public bool Partial { get; set; }
+}
+
+/// <summary>
+/// The tool lock's part of step 6 (issue 12 §1): a server's approved tool, prompt and resource-template definitions
+/// (<see cref="ToolLockView"/>, cached, pushed on change). A call naming a tool or prompt the lock holds back (its
+/// latest definition is not the approved one, or it is new since the approval) is denied with
+/// <c>tool-definition-changed</c>; in a list answer such items are cut out like items the policy hides. What the
+/// edge saw is reported to the lock grain when it differs from what this edge last reported: trust on first use
+/// approves the first sight, later changes are held back until an admin approves them.
+/// </summary>
+internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry, ILogger<ToolLocks> logger)
+{
+    private readonly ConcurrentDictionary<(string Server, LockedList List), string> _reported = new();
+
+    /// <summary>Loads the lock for the messages it bears on; the cluster unreachable → 503, fail closed.</summary>
+    public async ValueTask<bool> LoadAsync(McpExchange exchange)
+    {
+        if (exchange.IsEgress || exchange.Server is not { ToolLock: not ToolLockMode.Off } server
+            || exchange.Message is not { Kind: McpMessageKind.Request, Method: { } method } || !BearsOn(method))
+        {
+            return true;
+        }
+        try
+        {
+            exchange.ToolLock = await cache.GetToolLockAsync(server.Name);
+            return true;
+        }
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
+        {
+            exchange.Refuse(ReasonCodes.PolicyUnavailable);
+            await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the server's tool lock; the call is denied. Retry shortly.");
+            return false;
+        }
+    }
+
+    private static bool BearsOn(string method) => method is "tools/call" or "prompts/get" or "tools/list" or "prompts/list" or "resources/templates/list";
+
+    /// <summary>The lock's denial of an allowed call, or null.</summary>
+    public static Decision? Deny(McpExchange exchange)
+    {
+        if (exchange.ToolLock is not { } view || exchange.Message is not { Name: { } name, Method: { } method })
+        {
+            return null;
+        }
+        LockedList? list = method switch { "tools/call" => LockedList.Tools, "prompts/get" => LockedList.Prompts, _ => null };
+        return list is { } locked && !view.Admits(locked, name) ? Decision.Deny(ReasonCodes.ToolDefinitionChanged, exchange.Grant.Version) : null;
+    }
+
+    /// <summary>
+    /// The list filter of a locked server's answer: what the policy shows, of which only items whose definition is the
+    /// approved one; every item is recorded in <paramref name="observed"/>.
+    /// </summary>
+    public ListItemFilter Filter(ToolLockView view, ToolLockObservation observed, Func<McpCallKind, string, bool> visible) => (property, kind, name, item) =>
+    {
+        LockedList? list = property switch { "tools" => LockedList.Tools, "prompts" => LockedList.Prompts, "resourceTemplates" => LockedList.ResourceTemplates, _ => null };
+        if (list is not { } locked)
+        {
+            return visible(kind, name);
+        }
+        LockedItem? seen;
+        try
+        {
+            using var document = JsonDocument.Parse(item.ToArray());
+            seen = LockDigest.Of(locked, document.RootElement);
+        }
+        catch (JsonException)
+        {
+            seen = null;
+        }
+        if (seen is null)
+        {
+            return false;
+        }
+        (observed.Lists.TryGetValue(locked, out var items) ? items : observed.Lists[locked] = []).Add(seen);
+        if (!view.Shows(locked, seen.Name, seen.Digest))
+        {
+            telemetry.ToolsHeld.Add(1);
+            return false;
+        }
+        return visible(kind, name);
+    };
+
+    /// <summary>Reports what the answer held, list by list, when it differs from this edge's last report; never faults.</summary>
+    public async Task ReportAsync(McpExchange exchange)
+    {
+        if (exchange.Observed is not { Partial: false } observed || exchange.Server is not { } server)
+        {
+            return;
+        }
+        foreach (var (list, items) in observed.Lists)
+        {
+            var digest = LockDigest.OfSet(items);
+            if (_reported.TryGetValue((server.Name, list), out var last) && last == digest)
+            {
+                continue;
+            }
+            try
+            {
+                await cache.ObserveToolsAsync(server.Name, list, items);
+                _reported[(server.Name, list)] = digest;
+            }
+            catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
+            {
+                LogReportFailed(logger, server.Name, list, ex.Message);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 2320, Level = LogLevel.Warning, Message = "The {List} of {Server} could not be reported to its tool lock: {Error}")]
+    private static partial void LogReportFailed(ILogger logger, string server, LockedList list, string error);
+}
