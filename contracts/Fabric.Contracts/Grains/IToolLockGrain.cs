@@ -24,6 +24,10 @@ public interface IToolLockGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Approve")]
     ValueTask<bool> ApproveAsync(LockedList list, string setDigest);
+
+    /// <summary>Forgets every approval and sighting (the server was deleted: a server re-created under its name starts afresh).</summary>
+    [Alias("Reset")]
+    ValueTask ResetAsync();
 }
 
 /// <summary>A lock's lists, approved and as last seen.</summary>

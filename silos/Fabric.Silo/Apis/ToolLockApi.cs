@@ -23,15 +23,15 @@ internal static class ToolLockApi
 
     public static void MapToolLockApi(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/servers/{name}/tools", GetLock)
-            .WithName(nameof(GetLock))
+        v1.MapGet("/servers/{name}/tools", GetToolLock)
+            .WithName(nameof(GetToolLock))
             .WithSummary("A server's tool lock: approved and last seen tools, prompts and resource templates, with per-field diffs");
-        v1.MapPost("/servers/{name}/tools:approve", Approve)
-            .WithName(nameof(Approve))
+        v1.MapPost("/servers/{name}/tools:approve", ApproveTools)
+            .WithName(nameof(ApproveTools))
             .WithSummary("Approve a server's current tools (or prompts, resource templates) by the digest that was reviewed; 409 if it changed since");
     }
 
-    private static async Task<Results<Ok<LockReport>, NotFound>> GetLock(string name, IGrainFactory grains)
+    private static async Task<Results<Ok<LockReport>, NotFound>> GetToolLock(string name, IGrainFactory grains)
     {
         if (!McpServerValidator.IsValidName(name) || await grains.Server(name).GetAsync() is null)
         {
@@ -40,7 +40,7 @@ internal static class ToolLockApi
         return TypedResults.Ok(Report(await grains.ToolLock(name).GetAsync()));
     }
 
-    private static async Task<Results<Ok<LockReport>, NotFound, ValidationProblem, ProblemHttpResult>> Approve(string name, HttpContext context, IGrainFactory grains)
+    private static async Task<Results<Ok<LockReport>, NotFound, ValidationProblem, ProblemHttpResult>> ApproveTools(string name, HttpContext context, IGrainFactory grains)
     {
         if (!McpServerValidator.IsValidName(name) || await grains.Server(name).GetAsync() is null)
         {

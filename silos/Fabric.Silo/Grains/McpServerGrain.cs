@@ -63,6 +63,7 @@ public sealed class McpServerGrain(
         state.State.Definition = null;
         state.State.Revision++;
         await state.WriteStateAsync();
+        await GrainFactory.ToolLock(this.GetPrimaryKeyString()).ResetAsync();
         await GrainFactory.ServerDirectory().RemoveAsync(this.GetPrimaryKeyString());
         await PublishAsync();
         return true;

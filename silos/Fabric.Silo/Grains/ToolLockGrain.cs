@@ -91,6 +91,19 @@ public sealed partial class ToolLockGrain(
         return true;
     }
 
+    public async ValueTask ResetAsync()
+    {
+        if (state.State.Approved.Count == 0 && state.State.Current.Count == 0)
+        {
+            return;
+        }
+        state.State.Approved.Clear();
+        state.State.Current.Clear();
+        state.State.Version++;
+        await state.WriteStateAsync();
+        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
+    }
+
     /// <summary>Items whose latest seen definition is not the approved one: changed, or new since the approval.</summary>
     private HashSet<string> Held(LockedList list)
     {

@@ -156,6 +156,18 @@ public sealed class ToolLockTests(FabricFixture fabric) : IAsyncLifetime
         }
         Assert.Equal(["echo", "exfiltrate", "search"], await ToolsAsync(client));
         Assert.Equal("ran echo", await CallAsync(client, "echo"));
+
+        // A server deleted and registered again under its name starts with a lock of its own, not the old approvals.
+        using (var deleted = await fabric.Admin.DeleteAsync($"/v1/servers/{server}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        await fabric.PutAsync($"/v1/servers/{server}", new
+        {
+            identity = $"spiffe://{FabricFixture.TrustDomain}/mcp/{server}",
+            launch = new { command = StdioServers.Python, args = new[] { Path.Combine(_directory, "server.py"), toolsFile } },
+        });
+        Assert.Empty((await LockAsync(server))["lists"]!.AsObject());
     }
 
     [Fact]
