@@ -156,10 +156,42 @@ public sealed record ToolLockView(
     [property: Id(0)] ToolLockMode Mode,
     [property: Id(1)] ImmutableDictionary<LockedList, ImmutableDictionary<string, string>> Approved,
     [property: Id(2)] ImmutableDictionary<LockedList, ImmutableHashSet<string>> Held,
-    [property: Id(3)] long Version)
+    [property: Id(3)] long Version,
+    [property: Id(4)] ImmutableDictionary<string, ImmutableDictionary<string, string>>? ParamHeaders = null)
 {
     public static readonly ToolLockView Unlocked = new(ToolLockMode.Off, ImmutableDictionary<LockedList, ImmutableDictionary<string, string>>.Empty,
         ImmutableDictionary<LockedList, ImmutableHashSet<string>>.Empty, 0);
+
+    /// <summary>
+    /// The approved tool's <c>x-mcp-header</c> declarations (2026-07-28 "Custom Headers from Tool Parameters"): header
+    /// name suffix (lower case) → the argument it mirrors, or null when the tool declares none (or is not approved).
+    /// </summary>
+    public ImmutableDictionary<string, string>? ParamHeadersOf(string tool) => ParamHeaders?.GetValueOrDefault(tool);
+
+    /// <summary>The <c>x-mcp-header</c> declarations of a tool's canonical definition: top-level primitive properties of its inputSchema.</summary>
+    public static ImmutableDictionary<string, string> ParamHeadersIn(string canonical)
+    {
+        var map = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        using var document = JsonDocument.Parse(canonical);
+        if (document.RootElement.TryGetProperty("inputSchema", out var schema) && schema.ValueKind == JsonValueKind.Object
+            && schema.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in properties.EnumerateObject())
+            {
+                if (property.Value.ValueKind == JsonValueKind.Object && property.Value.TryGetProperty("x-mcp-header", out var header)
+                    && header.ValueKind == JsonValueKind.String && header.GetString() is { Length: > 0 } name)
+                {
+                    // Case-insensitively unique by the spec; a tool naming one twice keeps neither (which would count?).
+                    var key = name.ToLowerInvariant();
+                    if (!map.TryAdd(key, property.Name))
+                    {
+                        map[key] = "";
+                    }
+                }
+            }
+        }
+        return map.ToImmutable();
+    }
 
     /// <summary>Whether an item of a list answer, as seen now, may reach the agent.</summary>
     public bool Shows(LockedList list, string name, string digest)

@@ -148,6 +148,57 @@ internal static class McpHeaders
         }
     }
 
+    /// <summary>The prefix of the headers a 2026-07-28 client mirrors tool arguments into (<c>x-mcp-header</c>).</summary>
+    public const string ParamPrefix = "Mcp-Param-";
+
+    public static bool HasParamHeaders(IHeaderDictionary headers)
+    {
+        foreach (var name in headers.Keys)
+        {
+            if (name.StartsWith(ParamPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Checks every <c>Mcp-Param-{Name}</c> header of a <c>tools/call</c> against the argument the tool's approved
+    /// definition mirrors into it (<paramref name="declared"/>: header suffix, lower case → argument): equal after
+    /// decoding the Base64 sentinel form, or a mismatch message (400, -32020). A header the definition does not declare
+    /// is forwarded unchecked, as the transport requires of intermediaries.
+    /// </summary>
+    public static string? CheckParamHeaders(IHeaderDictionary headers, McpMessage message, IReadOnlyDictionary<string, string>? declared)
+    {
+        if (message.Method != McpMethods.ToolsCall || declared is null)
+        {
+            return null;
+        }
+        foreach (var (name, values) in headers)
+        {
+            if (!name.StartsWith(ParamPrefix, StringComparison.OrdinalIgnoreCase)
+                || !declared.TryGetValue(name[ParamPrefix.Length..].ToLowerInvariant(), out var argument))
+            {
+                continue;
+            }
+            if (values.Count != 1 || argument.Length == 0)
+            {
+                return $"Header mismatch: {name} must be sent once, for an argument the tool declares once";
+            }
+            var decoded = DecodeName(values[0] ?? "");
+            if (decoded is null)
+            {
+                return $"Header mismatch: {name} header contains invalid Base64 encoding";
+            }
+            if (message.Arguments is not { } arguments || !arguments.TryGetValue(argument, out var body) || !string.Equals(decoded, body, StringComparison.Ordinal))
+            {
+                return $"Header mismatch: {name} header value does not match the body's argument '{argument}'";
+            }
+        }
+        return null;
+    }
+
     private static bool IsDate(string version) =>
         version.Length == 10 && version[4] == '-' && version[7] == '-'
         && char.IsAsciiDigit(version[0]) && char.IsAsciiDigit(version[1]) && char.IsAsciiDigit(version[2]) && char.IsAsciiDigit(version[3])

@@ -56,7 +56,7 @@ internal sealed class McpRequestReader(IOptions<EdgeOptions> options)
         try
         {
             read = await McpMessageReader.ReadAsync(context.Request.Body, context.Request.ContentLength, limit,
-                context.RequestAborted, renderArguments: exchange.Grant.ConstrainsArguments);
+                context.RequestAborted, renderArguments: exchange.Grant.ConstrainsArguments || McpHeaders.HasParamHeaders(context.Request.Headers));
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

@@ -119,6 +119,14 @@ internal sealed class McpPipeline(
         {
             return;
         }
+        // The arguments a tool's approved definition mirrors into Mcp-Param-* headers must say what the body says.
+        if (exchange.Message is { } called && exchange.ToolLock?.ParamHeadersOf(called.Name ?? "") is { } declared
+            && McpHeaders.CheckParamHeaders(exchange.Context.Request.Headers, called, declared) is { } mismatch)
+        {
+            exchange.Refuse(ReasonCodes.HeaderMismatch);
+            await Refusals.WriteAsync(exchange, ReasonCodes.HeaderMismatch, mismatch);
+            return;
+        }
         var (decision, serverLevel) = EdgePolicy.Decide(exchange);
         if (decision.Allowed && ToolLocks.Deny(exchange) is { } held)
         {

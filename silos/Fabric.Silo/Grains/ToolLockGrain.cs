@@ -127,7 +127,11 @@ public sealed partial class ToolLockGrain(
         mode,
         state.State.Approved.ToImmutableDictionary(e => e.Key, e => e.Value.ToImmutableDictionary(i => i.Key, i => i.Value.Digest, StringComparer.Ordinal)),
         state.State.Current.Keys.ToImmutableDictionary(list => list, list => Held(list).ToImmutableHashSet(StringComparer.Ordinal)),
-        state.State.Version);
+        state.State.Version,
+        state.State.Approved.TryGetValue(LockedList.Tools, out var tools)
+            ? tools.Values.Select(t => (t.Name, Headers: ToolLockView.ParamHeadersIn(t.Canonical))).Where(t => t.Headers.Count > 0)
+                .ToImmutableDictionary(t => t.Name, t => t.Headers, StringComparer.Ordinal)
+            : null);
 
     private async Task<ToolLockMode> ModeAsync() =>
         await GrainFactory.Server(Server).GetAsync() is { } definition ? definition.ToolLock : ToolLockMode.Off;

@@ -195,6 +195,42 @@ public sealed class ToolLockTests(FabricFixture fabric) : IAsyncLifetime
         Assert.Equal(["echo", "exfiltrate", "search"], await ToolsAsync(offClient.Client));
     }
 
+    [Fact]
+    public async Task Mcp_param_headers_of_an_approved_tool_must_say_what_the_body_says_and_undeclared_ones_pass()
+    {
+        const string Declaring = """[{"name":"query","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},"sql":{"type":"string"}}}}]""";
+        var (server, agent, _) = await RegisterAsync(null, Declaring);
+        using var svid = await fabric.MintSvidAsync(agent);
+        using var http = fabric.AgentHttpClient(svid);
+        var url = fabric.McpUrl(server);
+        using (var listed = await McpClients.PostAsync(http, url, McpClients.StatelessRequest(1, "tools/list"), McpClients.StatelessHeaders("tools/list")))
+        {
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode); // first sight: the definition (and its x-mcp-header) is approved
+        }
+        async Task<(HttpStatusCode Status, string Body)> CallAsync(params (string Name, string Value)[] extra)
+        {
+            var headers = McpClients.StatelessHeaders("tools/call", "query");
+            foreach (var (name, value) in extra)
+            {
+                headers[name] = value;
+            }
+            using var response = await McpClients.PostAsync(http, url,
+                McpClients.StatelessRequest(2, "tools/call", "\"name\":\"query\",\"arguments\":{\"region\":\"us-west1\",\"sql\":\"select 1\"}"), headers);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(("Mcp-Param-Region", "us-west1"))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(("mcp-param-region", "=?base64?" + Convert.ToBase64String("us-west1"u8) + "?="))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(("Mcp-Param-Tenant", "anything"))).Status); // not declared: forwarded
+        foreach (var forged in new[] { "eu-west1", "=?base64?not base64?=", "=?base64?" + Convert.ToBase64String(" us-west1"u8) + "?=", "US-WEST1" })
+        {
+            var (status, body) = await CallAsync(("Mcp-Param-Region", forged));
+            Assert.True(status == HttpStatusCode.BadRequest, forged + " " + body);
+            Assert.Contains("-32020", body, StringComparison.Ordinal);
+            Assert.Contains("header-mismatch", body, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("""{"digest":"abc"}""", "digest")]
     [InlineData("""{"digest":"0000000000000000000000000000000000000000000000000000000000000000","list":"resources"}""", "list")]
