@@ -40,6 +40,11 @@ internal static class SiloClustering
         });
         silo.ConfigureEndpoints(cluster.AdvertisedAddress(), cluster.SiloPort, cluster.GatewayPort);
         silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+        // The grain directory in Redis too, not spread over the silos: a silo joining or leaving hands no directory
+        // range over, so no call in that window can activate a second policy catalog, CA or registry next to the first
+        // (Orleans' in-cluster directory allows such duplicates during membership changes; their writes would then
+        // fail on the storage ETag, but reads could be served from two states).
+        silo.UseRedisGrainDirectoryAsDefault(o => o.ConfigurationOptions = redis.Clone());
         // Orleans' binary serializer, not the provider's default JSON: state types are [GenerateSerializer]
         // with [Id]s and aliases, so renaming a type never breaks stored state (JSON writes CLR type names,
         // and rejects compiler-generated collection types such as those behind collection expressions).
