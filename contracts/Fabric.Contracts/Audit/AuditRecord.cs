@@ -49,6 +49,16 @@ public sealed record AuditRecord
     /// server: every call of its process is that agent's); a per-agent egress credential is leased for it.
     /// </summary>
     [Id(24)] public string? OnBehalfOf { get; init; }
+    /// <summary>This record's place in its edge's chain: 1, 2, 3, … without gaps across restarts (issue 12 §7).</summary>
+    [Id(25)] public long Sequence { get; init; }
+    /// <summary>The <see cref="Hash"/> of the edge's previous record (null for the first).</summary>
+    [Id(26)] public string? PreviousHash { get; init; }
+    /// <summary>SHA-256 (hex) of this record's canonical JSON without <see cref="Hash"/>, <see cref="Signature"/>, <see cref="SignerCertificate"/>.</summary>
+    [Id(27)] public string? Hash { get; init; }
+    /// <summary>On a checkpoint record: the edge's ECDSA signature (base64) over <see cref="Hash"/> with its SVID key.</summary>
+    [Id(28)] public string? Signature { get; init; }
+    /// <summary>On a checkpoint record: the edge's X.509-SVID (PEM) the signature verifies with.</summary>
+    [Id(29)] public string? SignerCertificate { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>
@@ -60,7 +70,8 @@ public sealed record AuditQuery(
     [property: Id(3)] int Limit,
     [property: Id(4)] string? Cursor = null,
     [property: Id(5)] Guid? Parent = null,
-    [property: Id(6)] bool WithChildren = false);
+    [property: Id(6)] bool WithChildren = false,
+    [property: Id(7)] string? Edge = null);
 
 /// <summary>
 /// One page of audit records, newest first; <see cref="NextCursor"/> is null on the last page. With

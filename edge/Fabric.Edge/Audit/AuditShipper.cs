@@ -35,13 +35,18 @@ public sealed partial class AuditShipper : BackgroundService
     private int _open;
     private TaskCompletionSource _idle = Completed();
 
-    public AuditShipper(IAuditSink sink, IOptions<EdgeOptions> options, TimeProvider time, ILogger<AuditShipper> logger)
+    private readonly AuditChainer _chain;
+
+    /// <param name="signer">The edge's SVID for the chain's signed checkpoints; null (or none yet) leaves records linked but unsigned.</param>
+    public AuditShipper(IAuditSink sink, IOptions<EdgeOptions> options, TimeProvider time, ILogger<AuditShipper> logger,
+        Func<System.Security.Cryptography.X509Certificates.X509Certificate2?>? signer = null)
     {
         _sink = sink;
         _options = options.Value;
         _time = time;
         _logger = logger;
         _spool = new AuditSpool(_options.ResolveSpoolDirectory(), _options.AuditSpoolMaxBytes);
+        _chain = new AuditChainer(_options.ResolveSpoolDirectory(), signer ?? (() => null), time);
         // Records an earlier process left on disk go first; they are not this process's to wait for.
         _recovered = _spool.CountPending();
         if (_recovered > 0)
@@ -209,7 +214,12 @@ public sealed partial class AuditShipper : BackgroundService
         }
         if (batch.Count > 0)
         {
-            await _disk.RunAsync(() => _spool.Append(batch));
+            await _disk.RunAsync(() =>
+            {
+                // Linked into this edge's chain as they reach the disk, in order; the head is kept once they are there.
+                _spool.Append(_chain.Link(batch));
+                _chain.Commit();
+            });
         }
     }
 

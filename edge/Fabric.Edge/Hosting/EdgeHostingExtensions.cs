@@ -40,7 +40,9 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<InvalidationSubscriber>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<InvalidationSubscriber>());
         builder.Services.AddSingleton<IAuditSink, ClusterAuditSink>();
-        builder.Services.AddSingleton<AuditShipper>();
+        builder.Services.AddSingleton(sp => new AuditShipper(sp.GetRequiredService<IAuditSink>(), sp.GetRequiredService<IOptions<EdgeOptions>>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuditShipper>>(),
+            () => sp.GetRequiredService<Fabric.Hosting.Links.NodeIdentity>() is { IsReady: true } identity ? identity.Current.Certificate : null));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditShipper>());
         builder.Services.AddSingleton<EdgeTelemetry>();
         builder.Services.AddSingleton<UpstreamInvokers>();

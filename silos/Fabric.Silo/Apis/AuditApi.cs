@@ -11,7 +11,6 @@ namespace Fabric.Silo.Apis;
 /// </summary>
 internal static class AuditApi
 {
-    /// <summary><c>{ "records": [...], "nextCursor": "…" }</c>; <c>nextCursor</c> is absent on the last page.</summary>
     /// <summary>A page; <c>children</c> (for a workload's query) maps each record id of the page to the egress calls it caused.</summary>
     public sealed record AuditRecordPage(IReadOnlyList<AuditRecord> Records, string? NextCursor,
         [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -19,9 +18,41 @@ internal static class AuditApi
 
     public static void MapAuditApi(this RouteGroupBuilder v1)
     {
+        v1.MapGet("/audit/verify", VerifyAudit)
+            .WithName(nameof(VerifyAudit))
+            .WithSummary("Walk one edge's audit chain (hashes, links, signed checkpoints) and report the first break");
         v1.MapGet("/audit", QueryAudit)
             .WithName(nameof(QueryAudit))
             .WithSummary("Query the audit trail, newest first, by workload, server and decision, a page at a time");
+    }
+
+    /// <summary>
+    /// The edge's records the log still holds, oldest first, checked link by link: each hashes to its hash, names its
+    /// predecessor's hash, follows it without a gap; each checkpoint is signed by an SVID of that very edge that
+    /// validated under the trust bundle at the record's time.
+    /// </summary>
+    private static async Task<Results<Ok<AuditChain.Report>, ValidationProblem>> VerifyAudit(string? edge, IGrainFactory grains,
+        Microsoft.Extensions.Options.IOptions<Fabric.Silo.Identity.TrustDomainOptions> trust)
+    {
+        if (!Fabric.Contracts.Identity.FabricNodes.IsValidName(edge))
+        {
+            return ApiBody.Field("edge", "edge is the name of an edge (as in GET /v1/edges)");
+        }
+        var records = new List<AuditRecord>();
+        string? cursor = null;
+        do
+        {
+            var page = await grains.Audit().QueryAsync(new AuditQuery(null, null, null, 1000, cursor, Edge: edge));
+            records.AddRange(page.Records);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        var trustDomain = trust.Value.TrustDomain;
+        var bundles = Fabric.Contracts.Identity.TrustBundleSet.FromPem(trustDomain, (await grains.Authority(trustDomain).GetBundleAsync()).Pem);
+        return TypedResults.Ok(AuditChain.Verify(edge!, records, (record, certificate) =>
+            Fabric.Contracts.Identity.X509SvidValidator.Validate(certificate, null, bundles, record.Time) is { IsValid: true, Id: { } id }
+            && Fabric.Contracts.Identity.FabricNodes.TryGetName(id, trustDomain, Fabric.Contracts.Identity.FabricRole.Edge, out var name)
+            && name == edge));
     }
 
     // limit is bound as a string: a non-number must be a 400 naming the field, not a binder failure without one.

@@ -98,6 +98,7 @@ internal static class AuditFilter
 {
     public static Func<AuditRecord, bool> For(AuditQuery query) => record =>
         (query.Workload is null || string.Equals(record.Workload, query.Workload, StringComparison.Ordinal))
+        && (query.Edge is null || string.Equals(record.Edge, query.Edge, StringComparison.Ordinal))
         && (query.Server is null || string.Equals(record.Server, query.Server, StringComparison.Ordinal))
         && (query.Allowed is null || record.Allowed == query.Allowed)
         && (query.Parent is null || record.ParentRecordId == query.Parent);

@@ -113,6 +113,44 @@ public sealed class AuditStoreTests(AuditRedisFixture fixture) : IClassFixture<A
         Assert.Null((await store.QueryAsync(new AuditQuery("spiffe://fabric.local/agents/a", null, null, 100))).Children);
     }
 
+    [Fact]
+    public async Task Altering_or_deleting_one_record_in_redis_is_detected_and_located()
+    {
+        var key = "audit-" + Guid.NewGuid().ToString("N");
+        var store = new RedisAuditStore(fixture.Connection, Options.Create(new AuditOptions { StreamKey = key }));
+        var chain = new List<AuditRecord>();
+        string? previous = null;
+        for (var i = 1; i <= 6; i++)
+        {
+            var linked = AuditChain.Link(Record(i) with { Edge = "e7" }, i, previous);
+            chain.Add(linked);
+            previous = linked.Hash;
+        }
+        await store.AppendAsync(chain);
+        AuditChain.Report VerifyStored() => AuditChain.Verify("e7",
+            store.QueryAsync(new AuditQuery(null, null, null, 1000, Edge: "e7")).GetAwaiter().GetResult().Records, (_, _) => false);
+        Assert.True(VerifyStored().Intact);
+
+        var database = fixture.Connection.GetDatabase();
+        var entries = await database.StreamRangeAsync(key);
+        // Altered in place (an entry replaced by a doctored copy): located at its sequence.
+        var third = entries[2];
+        var doctored = ((string)third.Values.Single(v => v.Name == "record").Value!).Replace("\"allowed\":false", "\"allowed\":true", StringComparison.Ordinal);
+        await database.StreamDeleteAsync(key, [third.Id]);
+        await database.StreamAddAsync(key, "record", doctored);
+        var altered = VerifyStored();
+        Assert.Equal(3, altered.FirstBreak!.Sequence);
+        Assert.StartsWith("altered", altered.FirstBreak.Reason, StringComparison.Ordinal);
+
+        // Deleted: the gap is located.
+        await database.StreamDeleteAsync(key, [entries[4].Id]);
+        var all = (await store.QueryAsync(new AuditQuery(null, null, null, 1000, Edge: "e7"))).Records;
+        var withoutThird = all.Where(r => r.Sequence != 3).Append(chain[2]).ToList();
+        var missing = AuditChain.Verify("e7", withoutThird, (_, _) => false);
+        Assert.Equal(5, missing.FirstBreak!.Sequence);
+        Assert.StartsWith("missing", missing.FirstBreak.Reason, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Stores))]
     public async Task The_log_is_bounded(string kind)
