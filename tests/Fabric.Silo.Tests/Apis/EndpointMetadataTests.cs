@@ -20,7 +20,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
         "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy",
         "PutEgressTarget", "ListEgressTargets", "GetEgressTarget", "DeleteEgressTarget",
         "GetWorkload", "PutWorkload",
-        "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "QueryAudit", "GetTrustBundle",
+        "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "QueryAudit", "VerifyAudit", "GetTrustBundle",
     ];
 
     [Fact]
