@@ -61,7 +61,7 @@ var proxyUrl = fabric.EdgeServices.GetRequiredService<Fabric.Edge.Egress.EgressP
 var proxied = agents.Select(a => Agent.ThroughProxy(a.Svid, proxyUrl, new System.Net.NetworkCredential(proxyCredential.User, proxyCredential.Password), egressCa)).ToList();
 // A launched stdio server for the bridge rows, and the launch-to-first-answer probe.
 string? launched = null;
-if (StdioServer.Dll is { } stdioDll)
+if (Fabric.Edge.Tests.Launch.StdioServers.TryFindDemoServer() is { } stdioDll)
 {
     launched = "bench-stdio";
     await FabricRegistration.RegisterLaunchedAsync(fabric, launched, stdioDll, ct);
@@ -111,7 +111,7 @@ try
     Progress("scenarios");
     var results = new List<ScenarioResult>(await new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched).RunAllAsync(ct));
 
-    if (StdioServer.Dll is { } dll)
+    if (launched is not null && global::Fabric.Edge.Tests.Launch.StdioServers.TryFindDemoServer() is { } dll)
     {
         Progress("launch to first answer");
         var launch = await LaunchProbe.RunAsync(fabric, agents[0], dll, options.Quick ? 3 : 10, ct);

@@ -1,3 +1,4 @@
+using StdioServers = global::Fabric.Edge.Tests.Launch.StdioServers;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -52,7 +53,7 @@ internal sealed class FabricHost : IAsyncDisposable
         foreach (var name in (string[])["bench", "bench-2"])
         {
             var edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", $"--Fabric:Edge:Name={name}", "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0",
-                $"--Fabric:Edge:Launch:AllowedCommands={StdioServer.Dotnet}",
+                $"--Fabric:Edge:Launch:AllowedCommands={StdioServers.Dotnet}",
                 $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(host._dataDirectory, name, "audit")}"], Quiet);
             host._edges.Add(edge);
             await edge.StartAsync(cancellationToken);

@@ -58,9 +58,6 @@ internal sealed class ProxyCredentials
         }
     }
 
-    /// <summary>The identity a <c>Proxy-Authorization: Basic …</c> value stands for, or null.</summary>
-    public SpiffeId? Validate(string? proxyAuthorization) => Find(proxyAuthorization)?.Identity;
-
     /// <summary>The credential a <c>Proxy-Authorization: Basic …</c> value presents, or null.</summary>
     public Issued? Find(string? proxyAuthorization)
     {

@@ -119,9 +119,8 @@ internal sealed partial class LaunchedServers(
         }
         if (!process.StoppedByEdge)
         {
-            var failures = time.GetUtcNow() - process.Started < ShortLived ? (_backoff.TryGetValue(key, out var previous) ? previous.Failures : 0) + 1 : 1;
-            var delay = TimeSpan.FromSeconds(Math.Min(Math.Pow(2, failures - 1), options.Value.Launch.MaxRestartBackoff.TotalSeconds));
-            _backoff[key] = new Backoff(failures, time.GetUtcNow() + delay);
+            // A run that lasted counts as the first failure again; short-lived runs in a row double the wait.
+            RecordFailure(key, consecutive: time.GetUtcNow() - process.Started < ShortLived);
         }
         _ = process.DisposeAsync().AsTask();
     }
@@ -184,7 +183,7 @@ internal sealed partial class LaunchedServers(
         catch (LaunchException)
         {
             proxyCredentials.Revoke(credential.User);
-            RecordStartFailure(key);
+            RecordFailure(key, consecutive: true);
             throw;
         }
         if (launch.PerWorkload)
@@ -195,9 +194,10 @@ internal sealed partial class LaunchedServers(
         return process;
     }
 
-    private void RecordStartFailure(LaunchKey key)
+    /// <summary>The next start of <paramref name="key"/> waits 1 s, doubling per consecutive failure, at most the configured backoff.</summary>
+    private void RecordFailure(LaunchKey key, bool consecutive)
     {
-        var failures = (_backoff.TryGetValue(key, out var previous) ? previous.Failures : 0) + 1;
+        var failures = consecutive ? (_backoff.TryGetValue(key, out var previous) ? previous.Failures : 0) + 1 : 1;
         var delay = TimeSpan.FromSeconds(Math.Min(Math.Pow(2, failures - 1), options.Value.Launch.MaxRestartBackoff.TotalSeconds));
         _backoff[key] = new Backoff(failures, time.GetUtcNow() + delay);
     }

@@ -130,8 +130,8 @@ internal sealed partial class StdioProcess : IAsyncDisposable
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
+            // The credential is the caller's to revoke: it issued it and revokes it on any failure to start.
             process.Dispose();
-            proxyCredentials.Revoke(proxy?.User);
             throw new LaunchException(ReasonCodes.LaunchFailed, $"'{server.Name}' could not be started: {ex.Message}");
         }
         var launched = new StdioProcess(process, key, server, proxyCredentials, proxy, maxLine, stderrLinesPerWindow, logger, time);

@@ -1,6 +1,6 @@
 namespace Fabric.Edge.Tests.Launch;
 
-/// <summary>Where the launch tests' stdio servers are: the demo server (an SDK stdio server) and hostile python scripts.</summary>
+/// <summary>Where the launch tests' (and the bench's) stdio servers are: the demo server (an SDK stdio server) and the python that runs hostile scripts.</summary>
 public static class StdioServers
 {
     /// <summary>The dotnet host on this machine's PATH, resolved as the edge resolves a bare command.</summary>
@@ -12,9 +12,10 @@ public static class StdioServers
     /// The demo stdio server, in its own output directory of the tests' configuration (built first, by project
     /// reference): <c>AppHost/Fabric.Demo.StdioServer/bin/&lt;configuration&gt;/net10.0/</c>.
     /// </summary>
-    public static string DemoServerDll { get; } = FindDemoServer();
+    public static string DemoServerDll => TryFindDemoServer() ?? throw new FileNotFoundException("the demo stdio server is not built next to the tests");
 
-    private static string FindDemoServer()
+    /// <summary>The demo stdio server's dll for the caller's configuration, or null when it is not built.</summary>
+    public static string? TryFindDemoServer()
     {
         // .../tests/Fabric.Edge.Tests/bin/<configuration>/<tfm>/
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
@@ -27,7 +28,7 @@ public static class StdioServers
                 return candidate;
             }
         }
-        throw new FileNotFoundException("the demo stdio server is not built next to the tests");
+        return null;
     }
 
     private static string Resolve(string command) =>
