@@ -26,6 +26,8 @@ public static class FabricGrains
 
     public static IToolLockGrain ToolLock(this IGrainFactory grains, string server) => grains.GetGrain<IToolLockGrain>(server);
 
+    public static IBudgetGrain Budget(this IGrainFactory grains, string key) => grains.GetGrain<IBudgetGrain>(key);
+
     public static IEgressTargetGrain EgressTarget(this IGrainFactory grains, string name) => grains.GetGrain<IEgressTargetGrain>(name);
 
     /// <summary>The names of all egress targets (the server directory's "egress" instance).</summary>

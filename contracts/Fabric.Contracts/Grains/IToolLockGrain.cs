@@ -25,6 +25,14 @@ public interface IToolLockGrain : IGrainWithStringKey
     [Alias("Approve")]
     ValueTask<bool> ApproveAsync(LockedList list, string setDigest);
 
+    /// <summary>
+    /// Pins what the operator attests about one tool's annotations (issue 12 §2), or with null removes the attestation;
+    /// false when nothing changed. Attestations are by tool name, whatever the server reports and whether it listed the
+    /// tool yet; under a lock a changed definition is held back anyway until approved.
+    /// </summary>
+    [Alias("Attest")]
+    ValueTask<bool> AttestAsync(string tool, Fabric.Contracts.Policy.ToolAnnotations? annotations);
+
     /// <summary>Forgets every approval and sighting (the server was deleted: a server re-created under its name starts afresh).</summary>
     [Alias("Reset")]
     ValueTask ResetAsync();
@@ -36,4 +44,5 @@ public sealed record ToolLockState(
     [property: Id(0)] ToolLockMode Mode,
     [property: Id(1)] IReadOnlyDictionary<LockedList, IReadOnlyList<LockedItem>> Approved,
     [property: Id(2)] IReadOnlyDictionary<LockedList, IReadOnlyList<LockedItem>> Current,
-    [property: Id(3)] long Version);
+    [property: Id(3)] long Version,
+    [property: Id(4)] IReadOnlyDictionary<string, Fabric.Contracts.Policy.ToolAnnotations>? Attested = null);

@@ -26,6 +26,10 @@ public enum PolicyAuth
 /// One rule: on <see cref="Server"/> (a glob), <see cref="Effect"/> applies to the named tools,
 /// resources and prompts (globs). A rule that names none of the three (and no <see cref="Methods"/>)
 /// applies to every tool, resource and prompt of the server. <see cref="When"/> constrains tool arguments.
+/// <see cref="Annotations"/> narrows a rule to tools (those its <see cref="Tools"/> globs match, or every tool) whose
+/// operator-attested annotations match (<see cref="ToolAnnotations.Matches"/>); such a rule never covers resources,
+/// prompts or methods, and never the whole server. <see cref="Limit"/> (allow rules only) budgets the tool calls the
+/// rule allows: see <see cref="PolicyEvaluator.ChargesOf"/>.
 /// <see cref="Methods"/> names extension methods (in no MCP method table, e.g. <c>x/custom</c>) exactly.
 /// <para>
 /// An <em>egress rule</em> names <see cref="Egress"/> (a glob of egress target names) instead of a server
@@ -44,7 +48,9 @@ public sealed record PolicyRule(
     [property: Id(5)] PolicyCondition? When = null,
     [property: Id(6)] IReadOnlyList<string>? Methods = null,
     [property: Id(7)] string? Egress = null,
-    [property: Id(8)] IReadOnlyList<string>? Paths = null)
+    [property: Id(8)] IReadOnlyList<string>? Paths = null,
+    [property: Id(9)] ToolAnnotations? Annotations = null,
+    [property: Id(10)] CallLimit? Limit = null)
 {
     /// <summary>True for an egress rule (outbound calls of MCP servers), false for a rule on MCP calls to a server.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -16,6 +16,8 @@ namespace Fabric.Contracts.Policy;
 ///                                  allow rule applies, when fails  → argument-constraint
 ///                                  else                            → no-matching-allow
 /// </code>
+/// A rule with <c>annotations</c> applies only to tools whose operator-attested annotations match it (never to what a
+/// server reports about its tools); an unattested tool matches no such rule.
 /// "First" is grant order (policy name, then rule index), so the named policy/rule is stable.
 /// </summary>
 public static class PolicyEvaluator
@@ -42,7 +44,7 @@ public static class PolicyEvaluator
     /// rule applies to the name (its <c>when</c> ignored: the constraint is checked per call), and
     /// no unconditional deny rule applies. <see cref="McpCallKind.Protocol"/> names nothing: false.
     /// </summary>
-    public static bool IsVisible(WorkloadGrant grant, McpCallKind kind, string name)
+    public static bool IsVisible(WorkloadGrant grant, McpCallKind kind, string name, ToolAnnotations? attested = null)
     {
         ArgumentNullException.ThrowIfNull(grant);
         ArgumentNullException.ThrowIfNull(name);
@@ -55,7 +57,7 @@ public static class PolicyEvaluator
         for (var i = 0; i < rules.Count; i++)
         {
             var rule = rules[i].Rule;
-            if (!AppliesTo(rule, kind, name))
+            if (!AppliesTo(rule, kind, name, attested))
             {
                 continue;
             }
@@ -71,11 +73,17 @@ public static class PolicyEvaluator
     /// <summary>
     /// True when <paramref name="rule"/> covers a call of <paramref name="kind"/> on <paramref name="name"/>:
     /// a rule that lists none of tools/resources/prompts covers every name of every kind; otherwise
-    /// only the kinds it lists, and there only the names its globs match.
+    /// only the kinds it lists, and there only the names its globs match. A rule on <see cref="PolicyRule.Annotations"/>
+    /// covers only tools (those its tool globs match, or all), and of those only the ones whose <paramref name="attested"/>
+    /// annotations match it.
     /// </summary>
-    public static bool AppliesTo(PolicyRule rule, McpCallKind kind, string name)
+    public static bool AppliesTo(PolicyRule rule, McpCallKind kind, string name, ToolAnnotations? attested = null)
     {
         ArgumentNullException.ThrowIfNull(rule);
+        if (rule.Annotations is { } annotations)
+        {
+            return kind == McpCallKind.Tool && annotations.Matches(attested) && (rule.Tools is not { } tools || Matches(tools, name));
+        }
         if (IsWholeServer(rule))
         {
             return true;
@@ -87,10 +95,11 @@ public static class PolicyEvaluator
             McpCallKind.Prompt => rule.Prompts,
             _ => null,
         };
-        if (globs is null)
-        {
-            return false;
-        }
+        return globs is not null && Matches(globs, name);
+    }
+
+    private static bool Matches(IReadOnlyList<string> globs, string name)
+    {
         for (var i = 0; i < globs.Count; i++)
         {
             if (Glob.IsMatch(globs[i], name))
@@ -101,11 +110,44 @@ public static class PolicyEvaluator
         return false;
     }
 
-    /// <summary>A rule that lists no tools, resources, prompts or methods applies to the whole server.</summary>
+    /// <summary>A rule that lists no tools, resources, prompts, methods or annotations applies to the whole server.</summary>
     public static bool IsWholeServer(PolicyRule rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        return rule.Tools is null && rule.Resources is null && rule.Prompts is null && rule.Methods is null;
+        return rule.Tools is null && rule.Resources is null && rule.Prompts is null && rule.Methods is null && rule.Annotations is null;
+    }
+
+    /// <summary>
+    /// The budgets an allowed tool call is charged to (issue 12 §4): every allow rule with a <c>limit</c> that applies
+    /// to the call and whose <c>when</c> holds — not only the one that decided, so a second, tighter allow cannot be
+    /// dodged by a broader one. The key names the rule (policy, index, the limit itself: a changed limit is a new
+    /// budget), the workload and the server, and the tool when the rule names tools. Empty for anything but a named
+    /// tool call.
+    /// </summary>
+    public static IReadOnlyList<BudgetCharge> ChargesOf(WorkloadGrant grant, string workload, string server, McpCall call)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        ArgumentNullException.ThrowIfNull(call);
+        if (!grant.HasLimits || call.Name is not { } name || McpMethods.Classify(call.Method) != McpCallKind.Tool)
+        {
+            return [];
+        }
+        List<BudgetCharge>? charges = null;
+        var rules = grant.Rules;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var granted = rules[i];
+            var rule = granted.Rule;
+            if (rule is not { Effect: PolicyEffect.Allow, Limit: { } limit } || !AppliesTo(rule, McpCallKind.Tool, name, call.Attested) || !Holds(rule.When, call.Arguments))
+            {
+                continue;
+            }
+            // Unit separators: none of the parts can hold one (names, SPIFFE IDs, limits are validated printable).
+            var key = string.Join('', granted.Policy, granted.Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                limit.Calls.ToString(System.Globalization.CultureInfo.InvariantCulture), limit.Per, workload, server, rule.Tools is null ? "" : name);
+            (charges ??= []).Add(new BudgetCharge(granted, limit, key));
+        }
+        return charges ?? (IReadOnlyList<BudgetCharge>)[];
     }
 
     /// <summary>
@@ -210,7 +252,7 @@ public static class PolicyEvaluator
         {
             var granted = rules[i];
             var rule = granted.Rule;
-            if (!AppliesTo(rule, kind, name))
+            if (!AppliesTo(rule, kind, name, call.Attested))
             {
                 continue;
             }

@@ -29,7 +29,7 @@ public static partial class PolicyValidator
         {
             add(path + ".effect", "effect must be 'allow' or 'deny'");
         }
-        foreach (var (field, value) in new[] { ("tools", (object?)rule.Tools), ("resources", rule.Resources), ("prompts", rule.Prompts), ("when", rule.When) })
+        foreach (var (field, value) in new[] { ("tools", (object?)rule.Tools), ("resources", rule.Resources), ("prompts", rule.Prompts), ("when", rule.When), ("annotations", rule.Annotations), ("limit", rule.Limit) })
         {
             if (value is not null)
             {

@@ -101,6 +101,8 @@ public static partial class PolicyValidator
         ValidateGlobs(rule.Resources, path + ".resources", "resource", add);
         ValidateGlobs(rule.Prompts, path + ".prompts", "prompt", add);
         ValidateMethods(rule.Methods, path + ".methods", add);
+        ValidateAnnotations(rule, path, add);
+        ValidateLimit(rule, path, add);
 
         if (rule.When is not null && rule.Methods is not null)
         {
@@ -112,10 +114,58 @@ public static partial class PolicyValidator
             ValidateCondition(when, path + ".when", add);
             // Only tools/call and prompts/get carry arguments; on a resources-only rule a condition
             // could never hold (an allow would never allow, a deny never deny), so it is a mistake.
-            if (rule.Tools is null && rule.Prompts is null && !PolicyEvaluator.IsWholeServer(rule))
+            if (rule.Tools is null && rule.Prompts is null && rule.Annotations is null && !PolicyEvaluator.IsWholeServer(rule))
             {
                 add(path + ".when", "when constrains tool or prompt arguments, and resource reads have none; list tools or prompts too");
             }
+        }
+    }
+
+    /// <summary>
+    /// <c>annotations</c> narrows a rule to tools the operator attested (issue 12 §2): at least one hint, and no resources,
+    /// prompts or methods beside it (they have no annotations; silently ignoring them would widen or narrow the rule).
+    /// </summary>
+    private static void ValidateAnnotations(PolicyRule rule, string path, Action<string, string> add)
+    {
+        if (rule.Annotations is not { } annotations)
+        {
+            return;
+        }
+        if (annotations.IsEmpty)
+        {
+            add(path + ".annotations", "annotations must set at least one of readOnlyHint, destructiveHint, idempotentHint, openWorldHint (true or false)");
+        }
+        foreach (var (field, value) in new[] { ("resources", (object?)rule.Resources), ("prompts", rule.Prompts), ("methods", rule.Methods) })
+        {
+            if (value is not null)
+            {
+                add($"{path}.{field}", $"a rule on annotations covers tools only; put {field} in a rule of their own");
+            }
+        }
+    }
+
+    /// <summary><c>limit: {calls, per}</c>: allow rules that cover tools only (tool calls are what is counted).</summary>
+    private static void ValidateLimit(PolicyRule rule, string path, Action<string, string> add)
+    {
+        if (rule.Limit is not { } limit)
+        {
+            return;
+        }
+        if (rule.Effect != PolicyEffect.Allow)
+        {
+            add(path + ".limit", "limit budgets what an allow rule allows; a deny rule has nothing to count");
+        }
+        if (rule.Tools is null && rule.Annotations is null && !PolicyEvaluator.IsWholeServer(rule))
+        {
+            add(path + ".limit", "limit counts tool calls; the rule covers no tools (name tools, or no kind at all for every tool)");
+        }
+        if (limit.Calls is < 1 or > CallLimit.MaxCalls)
+        {
+            add(path + ".limit.calls", $"calls is a whole number from 1 to {CallLimit.MaxCalls}");
+        }
+        if (!CallLimit.TryParseWindow(limit.Per, out _))
+        {
+            add(path + ".limit.per", "per is a positive whole number and a unit s, m, h or d (\"30s\", \"1m\", \"1h\", \"1d\"), from 1 second to 7 days");
         }
     }
 

@@ -59,6 +59,9 @@ public static class ReasonCodes
     /// <summary>A tool (prompt, resource template) whose definition is not the approved one: changed, or new since the approval (403).</summary>
     public const string ToolDefinitionChanged = "tool-definition-changed";
 
+    /// <summary>A tool call over a rule's budget (<c>limit</c>) in the current window; <c>data.retryAfterMs</c> says when it ends (429).</summary>
+    public const string RateLimited = "rate-limited";
+
     public static readonly IReadOnlyList<string> All =
     [
         Allowed, NoMatchingAllow, ExplicitDeny, ArgumentConstraint, WorkloadDisabled, UnknownServer,
@@ -66,5 +69,6 @@ public static class ReasonCodes
         UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
         CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
         InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget, LaunchFailed, LaunchNotPermitted, ToolDefinitionChanged,
+        RateLimited,
     ];
 }

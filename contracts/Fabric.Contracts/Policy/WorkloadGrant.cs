@@ -43,6 +43,41 @@ public sealed record WorkloadGrant(
     }
 
     /// <summary>
+    /// True when some rule matches operator-attested tool annotations: only then does the edge need the server's
+    /// attestations (from its tool lock) to decide a tool call or filter a tool list, whatever the lock's mode.
+    /// </summary>
+    public bool MatchesAnnotations
+    {
+        get
+        {
+            for (var i = 0; i < Rules.Count; i++)
+            {
+                if (Rules[i].Rule.Annotations is not null)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>True when some rule carries a budget (<c>limit</c>): only then is a tool call charged.</summary>
+    public bool HasLimits
+    {
+        get
+        {
+            for (var i = 0; i < Rules.Count; i++)
+            {
+                if (Rules[i].Rule.Limit is not null)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /// <summary>
     /// True when some rule has an argument constraint (<c>when.arguments</c>): only then can a decision read a
     /// call's arguments, so only then does the edge render them.
     /// </summary>

@@ -148,8 +148,9 @@ public static class LockDigest
 
 /// <summary>
 /// What an edge needs to hold a server's lists to their approved definitions: the mode, per list the approved
-/// digests by name, whether the list was ever seen (trust on first use approves what it sees first), and the names
-/// whose latest seen definition is not the approved one (changed, or new since the approval).
+/// digests by name, whether the list was ever seen (trust on first use approves what it sees first), the names
+/// whose latest seen definition is not the approved one (changed, or new since the approval), and the tool annotations
+/// the operator attested (which rules on annotations match, in every mode, <see cref="ToolLockMode.Off"/> included).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("fabric.tool-lock-view")]
 public sealed record ToolLockView(
@@ -157,10 +158,14 @@ public sealed record ToolLockView(
     [property: Id(1)] ImmutableDictionary<LockedList, ImmutableDictionary<string, string>> Approved,
     [property: Id(2)] ImmutableDictionary<LockedList, ImmutableHashSet<string>> Held,
     [property: Id(3)] long Version,
-    [property: Id(4)] ImmutableDictionary<string, ImmutableDictionary<string, string>>? ParamHeaders = null)
+    [property: Id(4)] ImmutableDictionary<string, ImmutableDictionary<string, string>>? ParamHeaders = null,
+    [property: Id(5)] ImmutableDictionary<string, Policy.ToolAnnotations>? Attested = null)
 {
     public static readonly ToolLockView Unlocked = new(ToolLockMode.Off, ImmutableDictionary<LockedList, ImmutableDictionary<string, string>>.Empty,
         ImmutableDictionary<LockedList, ImmutableHashSet<string>>.Empty, 0);
+
+    /// <summary>What the operator attested about <paramref name="tool"/>'s annotations (issue 12 §2), or null when nothing.</summary>
+    public Policy.ToolAnnotations? AttestedOf(string tool) => Attested?.GetValueOrDefault(tool);
 
     /// <summary>
     /// The approved tool's <c>x-mcp-header</c> declarations (2026-07-28 "Custom Headers from Tool Parameters"): header

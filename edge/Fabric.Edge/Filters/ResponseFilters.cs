@@ -34,8 +34,11 @@ internal static class ResponseFilters
         if (exchange.ListFilter is not null)
         {
             filtered = new ArrayBufferWriter<byte>(Math.Max(256, (int)buffer.Length));
-            var grant = exchange.Grant;
-            Func<McpCallKind, string, bool> visible = (kind, name) => PolicyEvaluator.IsVisible(grant, kind, name);
+            // The grant the call was decided under: a bearer caller does not see what only mTLS callers may call.
+            var grant = exchange.Bearer ? exchange.Grant.ForBearer() : exchange.Grant;
+            var attested = grant.MatchesAnnotations ? exchange.ToolLock : null;
+            Func<McpCallKind, string, bool> visible = (kind, name) =>
+                PolicyEvaluator.IsVisible(grant, kind, name, kind == McpCallKind.Tool ? attested?.AttestedOf(name) : null);
             ListFilterStats stats;
             if (exchange.ToolLock is { Mode: not ToolLockMode.Off } view && toolLocks is not null)
             {

@@ -67,6 +67,7 @@ public static class EdgeHostingExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Fabric.Edge.Launch.LaunchedServers>());
         builder.Services.AddSingleton<Fabric.Edge.Launch.StdioBridge>();
         builder.Services.AddSingleton<Fabric.Edge.Policy.ToolLocks>();
+        builder.Services.AddSingleton<Fabric.Edge.Policy.Budgets>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);

@@ -9,6 +9,7 @@ namespace Fabric.Edge.Mcp;
 /// <code>
 /// {"jsonrpc":"2.0","id":&lt;raw id | null&gt;,"error":{"code":-32003,"message":"forbidden: no-matching-allow",
 ///   "data":{"reason":"no-matching-allow","policy":"p","rule":0}}}
+/// (a <c>rate-limited</c> denial adds <c>"retryAfterMs"</c>, an <c>approval-required</c> one <c>"approvalId"</c>)
 /// </code>
 /// Written with <see cref="Utf8JsonWriter"/> straight into the output; the id is the raw token the
 /// client sent (<see cref="McpMessage.RawId"/>), so <c>"7"</c> stays a string and <c>7</c> a number.
@@ -89,10 +90,10 @@ internal static class JsonRpcErrors
     }
 
     private static void WriteDenial(Utf8JsonWriter writer, string? rawId, Decision decision) =>
-        WriteError(writer, rawId, Forbidden, "forbidden: " + decision.Reason, decision.Reason, decision.Policy, decision.Rule);
+        WriteError(writer, rawId, Forbidden, "forbidden: " + decision.Reason, decision.Reason, decision.Policy, decision.Rule, decision);
 
     private static void WriteError(
-        Utf8JsonWriter writer, string? rawId, int code, string message, string? reasonCode, string? policy, int? rule)
+        Utf8JsonWriter writer, string? rawId, int code, string message, string? reasonCode, string? policy, int? rule, Decision? decision = null)
     {
         ArgumentNullException.ThrowIfNull(message);
         writer.WriteStartObject();
@@ -124,6 +125,16 @@ internal static class JsonRpcErrors
             if (rule is int r)
             {
                 writer.WriteNumber("rule"u8, r);
+            }
+
+            if (decision?.RetryAfterMs is long retryAfterMs)
+            {
+                writer.WriteNumber("retryAfterMs"u8, retryAfterMs);
+            }
+
+            if (decision?.ApprovalId is { } approvalId)
+            {
+                writer.WriteString("approvalId"u8, approvalId);
             }
 
             writer.WriteEndObject();

@@ -78,7 +78,8 @@ internal sealed class McpMessage
     public bool IsRequestOrNotification => Kind is McpMessageKind.Request or McpMessageKind.Notification;
 
     /// <summary>The message as the policy evaluator sees it.</summary>
-    public McpCall ToCall() => new(Method ?? ResponseMethod, Name, Arguments);
+    /// <param name="attested">What the operator attested about the named tool's annotations (from the server's tool lock).</param>
+    public McpCall ToCall(ToolAnnotations? attested = null) => new(Method ?? ResponseMethod, Name, Arguments, attested);
 }
 
 /// <summary>How reading a request body ended.</summary>

@@ -22,7 +22,7 @@ namespace Fabric.Edge.Pipeline;
 ///   :: 3 Transport    POST │ GET │ DELETE (405); POST: application/json, no Content-Encoding (415)
 ///   :: 4 Sessions     Mcp-Session-Id bound to this workload (404 │ 403)
 ///   :: 5 Mcp          POST: one bounded JSON-RPC message (413 │ 400), headers agree with it (400)
-///   :: 6 Policy       THE decision (server gate, method table, rules)
+///   :: 6 Policy       THE decision (server gate, method table, rules), the tool lock, the budgets (rate-limited)
 ///   :: 7 Credentials  the leased credential (503 │ -32003 credential-unavailable)
 ///   :: 8 Forwarding   YARP → upstream; Filters on the way back (lists, credential redaction)
 ///   :: 9 Audit        one record per exchange (finally)
@@ -39,6 +39,7 @@ internal sealed class McpPipeline(
     IngressAdmission ingress,
     Fabric.Edge.Egress.CallAttribution attribution,
     ToolLocks toolLocks,
+    Budgets budgets,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string server)
@@ -132,12 +133,34 @@ internal sealed class McpPipeline(
         {
             decision = held;
         }
+        if (decision.Allowed && EdgePolicy.ChargesOf(exchange) is { Count: > 0 } charges)
+        {
+            var (outcome, retryAfter) = await budgets.ChargeAsync(charges, exchange.Context.RequestAborted);
+            if (outcome == ChargeOutcome.Unavailable)
+            {
+                exchange.Refuse(ReasonCodes.PolicyUnavailable);
+                await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the call's budget; the call is denied. Retry shortly.");
+                return;
+            }
+            if (outcome == ChargeOutcome.RateLimited)
+            {
+                decision = decision with
+                {
+                    Allowed = false,
+                    Reason = ReasonCodes.RateLimited,
+                    RetryAfterMs = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalMilliseconds)),
+                };
+            }
+        }
         exchange.Decide(decision);
         if (!decision.Allowed)
         {
-            await Refusals.WriteAsync(exchange, decision.Reason, decision.Reason == ReasonCodes.ToolDefinitionChanged
-                ? $"'{exchange.Message?.Name}' on '{exchange.ServerName}' is not its approved definition (changed, or new since the approval); an admin must approve it."
-                : $"'{exchange.Workload}' may not make this call on '{exchange.ServerName}'.", serverLevel: serverLevel);
+            await Refusals.WriteAsync(exchange, decision.Reason, decision.Reason switch
+            {
+                ReasonCodes.ToolDefinitionChanged => $"'{exchange.Message?.Name}' on '{exchange.ServerName}' is not its approved definition (changed, or new since the approval); an admin must approve it.",
+                ReasonCodes.RateLimited => $"'{exchange.Workload}' has spent its budget for this call on '{exchange.ServerName}'; retry after {decision.RetryAfterMs} ms.",
+                _ => $"'{exchange.Workload}' may not make this call on '{exchange.ServerName}'.",
+            }, serverLevel: serverLevel);
             return;
         }
 

@@ -56,6 +56,7 @@ internal static class Refusals
         [ReasonCodes.UpstreamUnavailable] = new(StatusCodes.Status502BadGateway, "Upstream unavailable", RefusalShape.Problem),
         [ReasonCodes.UpstreamProtocolError] = new(StatusCodes.Status502BadGateway, "Upstream protocol error", RefusalShape.Problem),
         [ReasonCodes.UpstreamResponseTooLarge] = new(StatusCodes.Status502BadGateway, "Upstream response too large", RefusalShape.Problem),
+        [ReasonCodes.RateLimited] = new(StatusCodes.Status429TooManyRequests, "Too many calls", RefusalShape.Denial),
         [ReasonCodes.ToolDefinitionChanged] = new(StatusCodes.Status403Forbidden, "Tool definition changed", RefusalShape.Denial),
         [ReasonCodes.LaunchFailed] = new(StatusCodes.Status502BadGateway, "Launched server unavailable", RefusalShape.Problem),
         [ReasonCodes.LaunchNotPermitted] = new(StatusCodes.Status502BadGateway, "Launch not permitted on this edge", RefusalShape.Problem),

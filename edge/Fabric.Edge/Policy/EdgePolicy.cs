@@ -21,7 +21,7 @@ internal static class EdgePolicy
     /// <returns>The decision, and whether it is about the whole server (answered at the HTTP level).</returns>
     public static (Decision Decision, bool ServerLevel) Decide(McpExchange exchange)
     {
-        var grant = exchange.Bearer ? exchange.Grant.ForBearer() : exchange.Grant;
+        var grant = GrantOf(exchange);
         if (!grant.Enabled)
         {
             return (Decision.Deny(ReasonCodes.WorkloadDisabled, grant.Version), true);
@@ -39,7 +39,29 @@ internal static class EdgePolicy
         {
             return (Decision.Deny(ReasonCodes.UnknownMethod, grant.Version), false);
         }
-        return (PolicyEvaluator.Decide(grant, message.ToCall()), false);
+        return (PolicyEvaluator.Decide(grant, CallOf(exchange, grant, message)), false);
+    }
+
+    /// <summary>The grant a decision on this exchange is made under (a bearer caller's is narrowed).</summary>
+    public static WorkloadGrant GrantOf(McpExchange exchange) => exchange.Bearer ? exchange.Grant.ForBearer() : exchange.Grant;
+
+    /// <summary>
+    /// The call the message makes, as the policy sees it: rules on annotations match what the operator attested (the
+    /// lock's view), never what the server reported.
+    /// </summary>
+    public static McpCall CallOf(McpExchange exchange, WorkloadGrant grant, McpMessage message)
+    {
+        var attested = message.Name is { } name && grant.MatchesAnnotations ? exchange.ToolLock?.AttestedOf(name) : null;
+        return message.ToCall(attested);
+    }
+
+    /// <summary>The budgets an allowed tool call is charged to (issue 12 §4); empty for anything else.</summary>
+    public static IReadOnlyList<BudgetCharge> ChargesOf(McpExchange exchange)
+    {
+        var grant = GrantOf(exchange);
+        return grant.HasLimits && exchange.Message is { Kind: McpMessageKind.Request } message
+            ? PolicyEvaluator.ChargesOf(grant, exchange.Workload!.ToString(), exchange.ServerName, CallOf(exchange, grant, message))
+            : [];
     }
 
     /// <summary>

@@ -25,7 +25,8 @@ internal sealed class ToolLockObservation
 /// latest definition is not the approved one, or it is new since the approval) is denied with
 /// <c>tool-definition-changed</c>; in a list answer such items are cut out like items the policy hides. What the
 /// edge saw is reported to the lock grain when it differs from what this edge last reported: trust on first use
-/// approves the first sight, later changes are held back until an admin approves them.
+/// approves the first sight, later changes are held back until an admin approves them. The lock also carries the
+/// tool annotations the operator attested (issue 12 §2), which rules on annotations match, in every mode.
 /// </summary>
 internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry, ILogger<ToolLocks> logger)
 {
@@ -34,8 +35,13 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
     /// <summary>Loads the lock for the messages it bears on; the cluster unreachable → 503, fail closed.</summary>
     public async ValueTask<bool> LoadAsync(McpExchange exchange)
     {
-        if (exchange.IsEgress || exchange.Server is not { ToolLock: not ToolLockMode.Off } server
+        if (exchange.IsEgress || exchange.Server is not { } server
             || exchange.Message is not { Kind: McpMessageKind.Request, Method: { } method } || !BearsOn(method))
+        {
+            return true;
+        }
+        // Off: only the operator's attested annotations matter, and only to a grant with rules on them.
+        if (server.ToolLock == ToolLockMode.Off && !(exchange.Grant.MatchesAnnotations && method is "tools/call" or "tools/list"))
         {
             return true;
         }

@@ -8,6 +8,11 @@ internal static class PoliciesApi
 {
     public sealed record PutPolicyRequest(IReadOnlyList<string>? Subjects, IReadOnlyList<RuleRequest?>? Rules, PolicyAuth? Auth = null);
 
+    /// <summary>
+    /// A rule as PUT. A member the fabric does not know is refused, not ignored: a misspelt <c>annotations</c> or
+    /// <c>when</c> dropped silently would leave a broader rule than the one written (an allow on the whole server).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
     public sealed record RuleRequest(
         string? Server,
         PolicyEffect? Effect,
@@ -17,8 +22,11 @@ internal static class PoliciesApi
         ConditionRequest? When,
         IReadOnlyList<string>? Methods = null,
         string? Egress = null,
-        IReadOnlyList<string>? Paths = null);
+        IReadOnlyList<string>? Paths = null,
+        ToolAnnotations? Annotations = null,
+        CallLimit? Limit = null);
 
+    [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
     public sealed record ConditionRequest(IReadOnlyDictionary<string, string>? Arguments);
 
     public sealed record PolicyResponse(string Name, IReadOnlyList<string> Subjects, IReadOnlyList<RuleResponse> Rules, long Version, DateTimeOffset UpdatedAt, PolicyAuth Auth)
@@ -30,10 +38,11 @@ internal static class PoliciesApi
     /// <summary>A rule as the API shows it: the shape it was PUT in (an egress rule names <c>egress</c>, no <c>server</c>).</summary>
     public sealed record RuleResponse(
         string? Server, PolicyEffect Effect, IReadOnlyList<string>? Tools, IReadOnlyList<string>? Resources, IReadOnlyList<string>? Prompts,
-        PolicyCondition? When, IReadOnlyList<string>? Methods, string? Egress, IReadOnlyList<string>? Paths)
+        PolicyCondition? When, IReadOnlyList<string>? Methods, string? Egress, IReadOnlyList<string>? Paths, ToolAnnotations? Annotations,
+        CallLimit? Limit)
     {
         public static RuleResponse From(PolicyRule r) =>
-            new(r.IsEgress ? null : r.Server, r.Effect, r.Tools, r.Resources, r.Prompts, r.When, r.Methods, r.Egress, r.Paths);
+            new(r.IsEgress ? null : r.Server, r.Effect, r.Tools, r.Resources, r.Prompts, r.When, r.Methods, r.Egress, r.Paths, r.Annotations, r.Limit);
     }
 
     /// <summary><c>{ "policies": [...] }</c>.</summary>
@@ -138,6 +147,6 @@ internal static class PoliciesApi
         body.Subjects!,
         [.. body.Rules!.Select(r => new PolicyRule(
             r!.Server ?? "", r.Effect!.Value, r.Tools, r.Resources, r.Prompts,
-            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods, r.Egress, r.Paths))],
+            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods, r.Egress, r.Paths, r.Annotations, r.Limit))],
         body.Auth ?? PolicyAuth.Any);
 }

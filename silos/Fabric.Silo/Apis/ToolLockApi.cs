@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Fabric.Contracts.Grains;
+using Fabric.Contracts.Policy;
 using Fabric.Contracts.Servers;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -11,7 +12,10 @@ namespace Fabric.Silo.Apis;
 /// </summary>
 internal static class ToolLockApi
 {
-    public sealed record LockReport(ToolLockMode Mode, IReadOnlyDictionary<LockedList, ListReport> Lists);
+    public sealed record LockReport(ToolLockMode Mode, IReadOnlyDictionary<LockedList, ListReport> Lists, IReadOnlyDictionary<string, ToolAnnotations>? Attested = null);
+
+    /// <summary>Longest tool name an attestation may name (the MCP specification's 128, SEP-986).</summary>
+    public const int MaxToolName = 128;
 
     public sealed record ListReport(string? ApprovedDigest, string? CurrentDigest, IReadOnlyList<ItemReport> Items);
 
@@ -29,6 +33,12 @@ internal static class ToolLockApi
         v1.MapPost("/servers/{name}/tools:approve", ApproveTools)
             .WithName(nameof(ApproveTools))
             .WithSummary("Approve a server's current tools (or prompts, resource templates) by the digest that was reviewed; 409 if it changed since");
+        v1.MapPut("/servers/{name}/annotations/{**tool}", AttestAnnotations)
+            .WithName(nameof(AttestAnnotations))
+            .WithSummary("Attest a tool's annotations (readOnlyHint, destructiveHint, idempotentHint, openWorldHint): what rules on annotations match");
+        v1.MapDelete("/servers/{name}/annotations/{**tool}", RemoveAttestation)
+            .WithName(nameof(RemoveAttestation))
+            .WithSummary("Remove a tool's attested annotations: rules on annotations no longer match it");
     }
 
     private static async Task<Results<Ok<LockReport>, NotFound>> GetToolLock(string name, IGrainFactory grains)
@@ -79,6 +89,52 @@ internal static class ToolLockApi
         return TypedResults.Ok(Report(await toolLock.GetAsync()));
     }
 
+    private static async Task<Results<Ok<LockReport>, NotFound, ValidationProblem, ProblemHttpResult>> AttestAnnotations(string name, string tool, HttpContext context, IGrainFactory grains)
+    {
+        if (!McpServerValidator.IsValidName(name) || await grains.Server(name).GetAsync() is null)
+        {
+            return TypedResults.NotFound();
+        }
+        if (ToolNameError(tool) is { } error)
+        {
+            return ApiBody.Field("tool", error);
+        }
+        var (body, invalid, tooLarge) = await ApiBody.ReadAsync<ToolAnnotations>(context);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+        if (body!.IsEmpty)
+        {
+            return ApiBody.Field("body", "attest at least one of readOnlyHint, destructiveHint, idempotentHint, openWorldHint (true or false); DELETE removes an attestation");
+        }
+        var toolLock = grains.ToolLock(name);
+        await toolLock.AttestAsync(tool, body);
+        return TypedResults.Ok(Report(await toolLock.GetAsync()));
+    }
+
+    private static async Task<Results<NoContent, NotFound, ValidationProblem>> RemoveAttestation(string name, string tool, IGrainFactory grains)
+    {
+        if (!McpServerValidator.IsValidName(name) || await grains.Server(name).GetAsync() is null)
+        {
+            return TypedResults.NotFound();
+        }
+        if (ToolNameError(tool) is { } error)
+        {
+            return ApiBody.Field("tool", error);
+        }
+        return await grains.ToolLock(name).AttestAsync(tool, null) ? TypedResults.NoContent() : TypedResults.NotFound();
+    }
+
+    private static string? ToolNameError(string tool) =>
+        tool.Length is 0 or > MaxToolName || tool.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))
+            ? $"a tool name is 1-{MaxToolName} characters without spaces or control characters"
+            : null;
+
     private static LockReport Report(ToolLockState state) => new(state.Mode,
         Enum.GetValues<LockedList>().Where(l => state.Approved.ContainsKey(l) || state.Current.ContainsKey(l)).ToDictionary(l => l, l =>
         {
@@ -94,7 +150,8 @@ internal static class ToolLockApi
                 state.Approved.ContainsKey(l) ? LockDigest.OfSet(approved.Values) : null,
                 state.Current.ContainsKey(l) ? LockDigest.OfSet(current.Values) : null,
                 items);
-        }));
+        }),
+        state.Attested is { Count: > 0 } attested ? attested : null);
 
     /// <summary>The fields whose canonical values differ, each with both sides.</summary>
     private static Dictionary<string, FieldDiff> Diff(LockedList list, LockedItem approved, LockedItem current)

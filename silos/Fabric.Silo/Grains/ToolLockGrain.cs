@@ -11,6 +11,8 @@ public sealed class ToolLockGrainState
     [Id(0)] public Dictionary<LockedList, Dictionary<string, LockedItem>> Approved { get; set; } = [];
     [Id(1)] public Dictionary<LockedList, Dictionary<string, LockedItem>> Current { get; set; } = [];
     [Id(2)] public long Version { get; set; }
+    /// <summary>Operator-attested annotations by tool name (issue 12 §2).</summary>
+    [Id(3)] public Dictionary<string, ToolAnnotations> Attested { get; set; } = [];
 }
 
 /// <summary>
@@ -35,7 +37,33 @@ public sealed partial class ToolLockGrain(
         return new ToolLockState(mode,
             state.State.Approved.ToDictionary(e => e.Key, e => (IReadOnlyList<LockedItem>)[.. e.Value.Values.OrderBy(i => i.Name, StringComparer.Ordinal)]),
             state.State.Current.ToDictionary(e => e.Key, e => (IReadOnlyList<LockedItem>)[.. e.Value.Values.OrderBy(i => i.Name, StringComparer.Ordinal)]),
-            state.State.Version);
+            state.State.Version,
+            state.State.Attested.ToDictionary(StringComparer.Ordinal));
+    }
+
+    public async ValueTask<bool> AttestAsync(string tool, ToolAnnotations? annotations)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tool);
+        if (annotations is null || annotations.IsEmpty)
+        {
+            if (!state.State.Attested.Remove(tool))
+            {
+                return false;
+            }
+        }
+        else if (state.State.Attested.TryGetValue(tool, out var pinned) && pinned == annotations)
+        {
+            return false;
+        }
+        else
+        {
+            state.State.Attested[tool] = annotations;
+        }
+        state.State.Version++;
+        await state.WriteStateAsync();
+        LogAttested(logger, Server, tool, annotations?.ToString() ?? "nothing");
+        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
+        return true;
     }
 
     public async ValueTask<ToolLockView> ObserveAsync(LockedList list, IReadOnlyList<LockedItem> items)
@@ -93,12 +121,13 @@ public sealed partial class ToolLockGrain(
 
     public async ValueTask ResetAsync()
     {
-        if (state.State.Approved.Count == 0 && state.State.Current.Count == 0)
+        if (state.State.Approved.Count == 0 && state.State.Current.Count == 0 && state.State.Attested.Count == 0)
         {
             return;
         }
         state.State.Approved.Clear();
         state.State.Current.Clear();
+        state.State.Attested.Clear();
         state.State.Version++;
         await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
@@ -131,7 +160,8 @@ public sealed partial class ToolLockGrain(
         state.State.Approved.TryGetValue(LockedList.Tools, out var tools)
             ? tools.Values.Select(t => (t.Name, Headers: ToolLockView.ParamHeadersIn(t.Canonical))).Where(t => t.Headers.Count > 0)
                 .ToImmutableDictionary(t => t.Name, t => t.Headers, StringComparer.Ordinal)
-            : null);
+            : null,
+        state.State.Attested.Count == 0 ? null : state.State.Attested.ToImmutableDictionary(StringComparer.Ordinal));
 
     private async Task<ToolLockMode> ModeAsync() =>
         await GrainFactory.Server(Server).GetAsync() is { } definition ? definition.ToolLock : ToolLockMode.Off;
@@ -170,6 +200,9 @@ public sealed partial class ToolLockGrain(
 
     [LoggerMessage(EventId = 3403, Level = LogLevel.Information, Message = "Tool lock of {Server}: {List} approved at {Digest}")]
     private static partial void LogApproved(ILogger logger, string server, LockedList list, string digest);
+
+    [LoggerMessage(EventId = 3405, Level = LogLevel.Warning, Message = "Tool lock of {Server}: annotations of {Tool} attested as {Annotations}")]
+    private static partial void LogAttested(ILogger logger, string server, string tool, string annotations);
 
     [LoggerMessage(EventId = 3404, Level = LogLevel.Warning, Message = "Tool lock of {Server}: the drift could not be audited: {Error}")]
     private static partial void LogAuditFailed(ILogger logger, string server, string error);

@@ -43,6 +43,15 @@ public sealed class WorkloadGrain(
         {
             return Decision.Deny(ReasonCodes.UnknownServer, grant.Version);
         }
+        if (grant.MatchesAnnotations && message is { Method: "tools/call", Name: { } tool })
+        {
+            // Rules on annotations match what the operator attested in the server's lock, never what the caller says.
+            message = message with { Attested = (await GrainFactory.ToolLock(server).GetViewAsync()).AttestedOf(tool) };
+        }
+        else if (message.Attested is not null)
+        {
+            message = message with { Attested = null };
+        }
         return PolicyEvaluator.Decide(grant, message);
     }
 

@@ -25,9 +25,17 @@ public class PolicyEvaluatorPropertyTests
     private static readonly Gen<IReadOnlyList<string>?> MethodListGen =
         Gen.OneOf(Gen.Const("x/a"), Gen.Const("x/b")).Array[1, 2].Select(a => (IReadOnlyList<string>)a).Null(0.8);
 
+    private static readonly Gen<bool?> HintGen = Gen.Int[0, 2].Select(i => i switch { 0 => (bool?)true, 1 => false, _ => null });
+
+    /// <summary>Two of the four hints are enough to make patterns and attestations collide and miss.</summary>
+    private static readonly Gen<ToolAnnotations?> AnnotationsGen =
+        Gen.Select(HintGen, HintGen, Gen.Int[0, 3], (destructive, readOnly, none) =>
+            none == 0 ? null : new ToolAnnotations(ReadOnlyHint: readOnly, DestructiveHint: destructive));
+
     private static readonly Gen<PolicyRule> RuleGen = Gen.Select(
-        Gen.Enum<PolicyEffect>(), GlobListGen, GlobListGen, GlobListGen, WhenGen, MethodListGen,
-        (effect, tools, resources, prompts, when, methods) => new PolicyRule("s", effect, tools, resources, prompts, when, methods));
+        Gen.Enum<PolicyEffect>(), GlobListGen, GlobListGen, GlobListGen, WhenGen, MethodListGen, Gen.Select(AnnotationsGen, Gen.Int[0, 2], (a, keep) => keep == 0 ? a : null),
+        (effect, tools, resources, prompts, when, methods, annotations) =>
+            new PolicyRule("s", effect, tools, resources, prompts, when, methods, Annotations: annotations));
 
     private static readonly Gen<WorkloadGrant> GrantGen = Gen.Select(
         Gen.Long[0, 100], Gen.Frequency((9, Gen.Const(true)), (1, Gen.Const(false))), RuleGen.Array[0, 5],
@@ -41,7 +49,8 @@ public class PolicyEvaluatorPropertyTests
             Gen.Const("notifications/initialized"), Gen.Const("x/a"), Gen.Const("x/b"), Gen.Const("Tools/Call")),
         Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab"), Gen.Const("bb"), Gen.Const("")).Null(0.1),
         Gen.Select(Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab")).Null(0.4), Gen.OneOf(Gen.Const("a"), Gen.Const("bb")).Null(0.4)),
-        (method, name, args) =>
+        AnnotationsGen,
+        (method, name, args, attested) =>
         {
             var arguments = new Dictionary<string, string>();
             if (args.Item1 is { } x)
@@ -52,7 +61,7 @@ public class PolicyEvaluatorPropertyTests
             {
                 arguments["y"] = y;
             }
-            return new McpCall(method, name, arguments);
+            return new McpCall(method, name, arguments, attested);
         });
 
     [Fact]
@@ -65,8 +74,8 @@ public class PolicyEvaluatorPropertyTests
     [Fact]
     public void IsVisible_agrees_with_the_model() =>
         Gen.Select(GrantGen, Gen.OneOf(Gen.Const(McpCallKind.Tool), Gen.Const(McpCallKind.Resource), Gen.Const(McpCallKind.Prompt)),
-                Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab")))
-            .Sample((grant, kind, name) => PolicyEvaluator.IsVisible(grant, kind, name) == VisibleModel(grant, kind, name), iter: 20_000);
+                Gen.OneOf(Gen.Const("a"), Gen.Const("b"), Gen.Const("ab")), AnnotationsGen)
+            .Sample((grant, kind, name, attested) => PolicyEvaluator.IsVisible(grant, kind, name, attested) == VisibleModel(grant, kind, name, attested), iter: 20_000);
 
     [Fact]
     public void A_visible_name_is_never_explicitly_denied_without_arguments_and_an_allowed_call_is_visible() =>
@@ -78,7 +87,7 @@ public class PolicyEvaluatorPropertyTests
                 return true;
             }
             var decision = PolicyEvaluator.Decide(grant, call);
-            return !decision.Allowed || PolicyEvaluator.IsVisible(grant, kind, call.Name);
+            return !decision.Allowed || PolicyEvaluator.IsVisible(grant, kind, call.Name, call.Attested);
         }, iter: 20_000);
 
     private static Decision Model(WorkloadGrant grant, McpCall call)
@@ -127,7 +136,7 @@ public class PolicyEvaluatorPropertyTests
         {
             return new Decision(false, ReasonCodes.NoMatchingAllow, null, null, grant.Version);
         }
-        var applying = rules.Where(r => Applies(r.Rule, kind, call.Name)).ToList();
+        var applying = rules.Where(r => Applies(r.Rule, kind, call.Name, call.Attested)).ToList();
         var deny = applying.FirstOrDefault(r => r.Rule.Effect == PolicyEffect.Deny && ConditionHolds(r.Rule, call));
         if (deny is not null)
         {
@@ -144,19 +153,31 @@ public class PolicyEvaluatorPropertyTests
             : new Decision(false, ReasonCodes.ArgumentConstraint, failed.Policy, failed.Index, grant.Version);
     }
 
-    private static bool VisibleModel(WorkloadGrant grant, McpCallKind kind, string name)
+    private static bool VisibleModel(WorkloadGrant grant, McpCallKind kind, string name, ToolAnnotations? attested)
     {
         var kindName = kind.ToString().ToLowerInvariant() + "s";
-        var applying = grant.Rules.Where(r => Applies(r.Rule, kindName, name)).ToList();
+        var applying = grant.Rules.Where(r => Applies(r.Rule, kindName, name, attested)).ToList();
         return grant.Enabled
             && applying.Any(r => r.Rule.Effect == PolicyEffect.Allow)
             && !applying.Any(r => r.Rule.Effect == PolicyEffect.Deny && r.Rule.When is null);
     }
 
-    private static bool ListsNothing(PolicyRule rule) => rule.Tools is null && rule.Resources is null && rule.Prompts is null && rule.Methods is null;
+    private static bool ListsNothing(PolicyRule rule) =>
+        rule.Tools is null && rule.Resources is null && rule.Prompts is null && rule.Methods is null && rule.Annotations is null;
 
-    private static bool Applies(PolicyRule rule, string kind, string name)
+    /// <summary>
+    /// Issue 12 §2: a rule on annotations covers tools only — those its tool globs name, or all — and of those only the
+    /// ones attested with every hint the rule sets, to the same value; resources, prompts and methods it lists are moot.
+    /// </summary>
+    private static bool Applies(PolicyRule rule, string kind, string name, ToolAnnotations? attested)
     {
+        if (rule.Annotations is { } wanted)
+        {
+            var hints = new[] { (wanted.ReadOnlyHint, attested?.ReadOnlyHint), (wanted.DestructiveHint, attested?.DestructiveHint),
+                (wanted.IdempotentHint, attested?.IdempotentHint), (wanted.OpenWorldHint, attested?.OpenWorldHint) };
+            return kind == "tools" && attested is not null && hints.All(h => h.Item1 is null || h.Item1 == h.Item2)
+                && (rule.Tools is null || rule.Tools.Any(g => RegexGlob(g, name)));
+        }
         if (ListsNothing(rule))
         {
             return true;
@@ -175,6 +196,7 @@ public class PolicyEvaluatorPropertyTests
     private static string Describe(WorkloadGrant grant) =>
         $"v{grant.Version} enabled={grant.Enabled} [" + string.Join("; ", grant.Rules.Select(r =>
             $"{r.Policy}#{r.Index} {r.Rule.Effect} tools={List(r.Rule.Tools)} resources={List(r.Rule.Resources)} prompts={List(r.Rule.Prompts)} methods={List(r.Rule.Methods)}"
+            + (r.Rule.Annotations is null ? "" : " annotations=" + r.Rule.Annotations)
             + (r.Rule.When is null ? "" : " when=" + string.Join(",", r.Rule.When.Arguments.Select(a => $"{a.Key}:{a.Value}"))))) + "]";
 
     private static string List(IReadOnlyList<string>? list) => list is null ? "-" : "[" + string.Join(",", list) + "]";

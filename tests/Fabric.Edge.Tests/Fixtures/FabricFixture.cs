@@ -137,7 +137,7 @@ public class FabricFixture : IAsyncLifetime
         builder.Logging.AddProvider(capture);
     }
 
-    private static string Address(WebApplication app) =>
+    public static string Address(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
     public Uri McpUrl(string server) => new(EdgeUrl, "/mcp/" + server);

@@ -19,7 +19,8 @@ namespace Fabric.Edge.Tests.Policy;
 [Collection(FabricCollection.Name)]
 public sealed class ToolLockTests(FabricFixture fabric) : IAsyncLifetime
 {
-    private const string Script = """
+    /// <summary>A stdio MCP server whose tools/list is the JSON in the file named by its first argument.</summary>
+    internal const string Script = """
         import json, sys
         tools_file = sys.argv[1]
         def send(obj):

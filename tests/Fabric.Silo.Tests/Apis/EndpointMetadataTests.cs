@@ -16,7 +16,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
     private static readonly string[] ExpectedNames =
     [
         "PutSecret", "ListSecrets", "DeleteSecret",
-        "PutServer", "ListServers", "GetServer", "GetCredential", "RotateCredential", "DeleteServer", "GetToolLock", "ApproveTools",
+        "PutServer", "ListServers", "GetServer", "GetCredential", "RotateCredential", "DeleteServer", "GetToolLock", "ApproveTools", "AttestAnnotations", "RemoveAttestation",
         "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy",
         "PutEgressTarget", "ListEgressTargets", "GetEgressTarget", "DeleteEgressTarget",
         "GetWorkload", "PutWorkload",

@@ -68,6 +68,23 @@ public sealed class StrictBodyTests(SiloApiFixture fixture)
         await FieldErrorAsync(response, field);
     }
 
+    /// <summary>
+    /// A rule member the fabric does not know is refused: dropped silently, a misspelt narrowing (<c>annotation</c>,
+    /// <c>tool</c>, <c>when.argument</c>) would leave a broader rule than the one written, up to an allow on the whole server.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"server":"s","effect":"allow","annotation":{"readOnlyHint":true}}""", "rules[0].annotation")]
+    [InlineData("""{"server":"s","effect":"allow","tool":["read"]}""", "rules[0].tool")]
+    [InlineData("""{"server":"s","effect":"allow","tools":["t"],"when":{"argument":{"path":"/tmp/*"}}}""", "rules[0].when.argument")]
+    [InlineData("""{"server":"s","effect":"allow","annotations":{"readOnly":true}}""", "rules[0].annotations.readOnly")]
+    public async Task An_unknown_rule_member_is_a_400_naming_it(string rule, string field)
+    {
+        using var response = await fixture.Admin.SendAsync(Request("PUT", "/v1/policies/" + SiloApiFixture.Unique("unknown"),
+            $$"""{"subjects":{{Subjects}},"rules":[{{rule}}]}"""));
+
+        await FieldErrorAsync(response, field);
+    }
+
     [Fact]
     public async Task Numbers_as_numbers_and_enums_as_strings_are_still_accepted()
     {

@@ -21,6 +21,8 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
 
     public IClusterClient Client => _cluster!.Client;
 
+    public InProcessTestCluster Cluster => _cluster!;
+
     /// <summary>Calls that reached a grain while it was still in another call (see <see cref="InterleavingRecorder"/>).</summary>
     public InterleavingRecorder Interleavings { get; } = new();
 
