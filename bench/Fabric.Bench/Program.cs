@@ -136,6 +136,10 @@ try
         + $"{redaction.MicrosecondsEcho:0.00} µs with one; the edge's own CPU per warm request in this run: {edgeOwnUs:0} µs "
         + $"(redaction {100 * redaction.MicrosecondsClean / edgeOwnUs:0.0}% of it)");
     Progress(notes[^1]);
+    var budgetUs = await BudgetProbe.RunAsync(fabric.EdgeServices.GetRequiredService<Fabric.Edge.Policy.Budgets>(), options.Quick ? 200_000 : 2_000_000, ct);
+    notes.Add($"a budget alone (one thread: the charges of a tool call, one call from the edge's slice): {budgetUs:0.000} µs per call, "
+        + $"{100 * budgetUs / edgeOwnUs:0.00}% of the edge's own CPU per warm request in this run");
+    Progress(notes[^1]);
     Progress($"scale ({options.ScaleWorkloads} workloads)");
     var (scale, scaleThroughput) = await new ScaleProbe(fabric, cpu).RunAsync(options.ScaleWorkloads, ct);
     results.Add(scaleThroughput);

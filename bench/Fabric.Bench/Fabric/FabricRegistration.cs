@@ -9,6 +9,7 @@ namespace Fabric.Bench.Fabric;
 /// <item><c>bench-nosplice</c>: the same upstream, no credential binding (splicing off).</item>
 /// <item><c>bench-sse</c>: upstream <c>/mcp/sse</c> (answers as an SSE event), with splicing.</item>
 /// <item><c>bench-rev</c>: the server the revocation probe toggles grants on.</item>
+/// <item><c>bench-limited</c>: as <c>bench</c>, its rule with a budget (<c>limit</c>) no run can spend: the cost of counting.</item>
 /// </list>
 /// One policy admits every agent under <c>bench/agents/*</c> to <c>echo</c> and <c>tool-0*</c>
 /// (so <c>tools/list</c> keeps 10 of 50 tools) on the first three.
@@ -19,6 +20,7 @@ internal static class FabricRegistration
     public const string ServerNoSplice = "bench-nosplice";
     public const string ServerSse = "bench-sse";
     public const string ServerRevocation = "bench-rev";
+    public const string ServerLimited = "bench-limited";
     public const string AgentsPrefix = "bench/agents";
     public const string ScalePrefix = "bench/scale";
 
@@ -65,13 +67,15 @@ internal static class FabricRegistration
         await fabric.PutAsync($"/v1/servers/{Server}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
         await fabric.PutAsync($"/v1/servers/{ServerNoSplice}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity }, cancellationToken);
         await fabric.PutAsync($"/v1/servers/{ServerSse}", new { upstream = new Uri(upstream, "/mcp/sse").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
+        await fabric.PutAsync($"/v1/servers/{ServerLimited}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
         await fabric.PutAsync($"/v1/servers/{ServerRevocation}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
 
         string[] tools = ["echo", "tool-0*"];
         await fabric.PutAsync("/v1/policies/bench-agents", new
         {
             subjects = new[] { $"spiffe://{FabricHost.TrustDomain}/{AgentsPrefix}/*", $"spiffe://{FabricHost.TrustDomain}/{ScalePrefix}/*" },
-            rules = new[] { Server, ServerNoSplice, ServerSse }.Select(server => new { server, effect = "allow", tools }).ToArray(),
+            rules = new[] { Server, ServerNoSplice, ServerSse }.Select(server => (object)new { server, effect = "allow", tools })
+                .Append(new { server = ServerLimited, effect = "allow", tools, limit = new { calls = 1_000_000_000, per = "1d" } }).ToArray(),
         }, cancellationToken);
     }
 }

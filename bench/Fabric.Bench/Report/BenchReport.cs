@@ -31,7 +31,8 @@ internal sealed record ScenarioJson(string Name, double Rps, double P50Ms, doubl
 
 internal sealed record RatiosJson(
     double? FabricOverDirect, double? FabricOverYarp, double? FabricOverNginx, double? SplicingOnOverOff,
-    double? FabricOverDirectLate, double? FabricOverYarpLate, double? FabricOverNginxLate, double? SplicingOnOverOffLate);
+    double? FabricOverDirectLate, double? FabricOverYarpLate, double? FabricOverNginxLate, double? SplicingOnOverOffLate,
+    double? LimitedOverUnlimited = null, double? LimitedOverUnlimitedLate = null);
 
 internal sealed record RevocationJson(int Edges, int Samples, double P50Ms, double P99Ms, double MaxMs);
 

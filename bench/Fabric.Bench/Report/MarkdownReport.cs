@@ -26,6 +26,7 @@ internal static class MarkdownReport
         Line("");
         Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}, splicing on/off {R(report.Ratios.SplicingOnOverOff)}");
         Line($"Measured again last (JIT tiered up): Fabric/direct {R(report.Ratios.FabricOverDirectLate)}, Fabric/YARP {R(report.Ratios.FabricOverYarpLate)}, Fabric/nginx {R(report.Ratios.FabricOverNginxLate)}, splicing on/off {R(report.Ratios.SplicingOnOverOffLate)}");
+        Line($"A rule with a budget (limit) vs the same rule without, warm, same rounds: {R(report.Ratios.LimitedOverUnlimited)}, measured again last {R(report.Ratios.LimitedOverUnlimitedLate)} (target ≥ 0.97)");
         foreach (var (json, revocation) in report.RevocationByEdges.Zip(revocations.OrderBy(r => r.Edges)))
         {
             Line($"Revocation ({json.Edges} edge{(json.Edges == 1 ? "" : "s")}, {json.Samples} grant changes, management API call → first denial at the last edge to deny): p50 {F(json.P50Ms)} ms, p99 {F(json.P99Ms)} ms, max {F(json.MaxMs)} ms"

@@ -18,7 +18,9 @@ internal static class ReportBuilder
             Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.DirectH2),
             Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.YarpH2),
             Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.NginxH2),
-            Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.SplicingOffH2));
+            Exact(results, ScenarioRunner.WarmH2, ScenarioRunner.SplicingOffH2),
+            Ratio(results, ScenarioRunner.LimitedH2, ScenarioRunner.WarmH2),
+            Exact(results, ScenarioRunner.LimitedH2, ScenarioRunner.WarmH2));
         var byEdges = revocations.OrderBy(r => r.Edges).Select(Revocation).ToArray();
         return new BenchReport(
             new MachineJson(machine.Cores, machine.Sdk, machine.Os),

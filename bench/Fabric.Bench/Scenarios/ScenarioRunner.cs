@@ -21,6 +21,8 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
     public const string OpenFabric = "fabric h2 1KiB open-loop";
     public const string ColdSequential = "fabric h2 1KiB c1 cold";
     public const string SplicingOffH2 = "fabric h2 1KiB c32 splicing off";
+    /// <summary>The warm row on a server whose rule carries a budget (issue 12 §4: ≤ 3% below the warm row).</summary>
+    public const string LimitedH2 = "fabric h2 1KiB c32 limited";
     /// <summary>Suffix of the headline rows measured again after every other scenario (the JIT has long tiered up).</summary>
     public const string Late = " (late)";
 
@@ -175,6 +177,7 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
         }
         rows.Add((WarmH2, targets.Edge, edge));
         rows.Add((SplicingOffH2, targets.Edge, edgeNoSplice));
+        rows.Add((LimitedH2, targets.Edge, BenchRequest.ToolsCall(Targets.EdgeLimitedPath, 1024)));
 
         foreach (var (_, baseUrl, request) in rows)
         {

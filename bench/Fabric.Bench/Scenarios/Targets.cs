@@ -16,5 +16,6 @@ internal sealed record Targets(Uri Direct, Uri Yarp, Uri? Nginx, Uri Edge, Uri? 
     public const string EdgePath = "/mcp/" + FabricRegistration.Server;
     public const string EdgeNoSplicePath = "/mcp/" + FabricRegistration.ServerNoSplice;
     public const string EdgeSsePath = "/mcp/" + FabricRegistration.ServerSse;
+    public const string EdgeLimitedPath = "/mcp/" + FabricRegistration.ServerLimited;
     public const string EdgeRevocationPath = "/mcp/" + FabricRegistration.ServerRevocation;
 }

@@ -59,6 +59,14 @@ public sealed record AuditRecord
     [Id(28)] public string? Signature { get; init; }
     /// <summary>On a checkpoint record: the edge's X.509-SVID (PEM) the signature verifies with.</summary>
     [Id(29)] public string? SignerCertificate { get; init; }
+    /// <summary>
+    /// The approval request (issue 12 §3) the record is about: a call refused while it waits, the call it let through,
+    /// or the request itself denied, expired or cancelled (<see cref="Kind"/> <c>approval-…</c>). Left out of the JSON
+    /// when null, so records written before it existed hash as they did.
+    /// </summary>
+    [Id(30)]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? ApprovalId { get; init; }
 }
 
 /// <summary>A query over the audit log; newest first. <see cref="Cursor"/> continues from a previous page.</summary>

@@ -28,6 +28,8 @@ public static class FabricGrains
 
     public static IBudgetGrain Budget(this IGrainFactory grains, string key) => grains.GetGrain<IBudgetGrain>(key);
 
+    public static IApprovalsGrain Approvals(this IGrainFactory grains) => grains.GetGrain<IApprovalsGrain>(Default);
+
     public static IEgressTargetGrain EgressTarget(this IGrainFactory grains, string name) => grains.GetGrain<IEgressTargetGrain>(name);
 
     /// <summary>The names of all egress targets (the server directory's "egress" instance).</summary>

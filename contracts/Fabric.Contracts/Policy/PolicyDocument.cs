@@ -60,7 +60,15 @@ public sealed record PolicyRule(
 /// <summary>Argument constraints: each named argument must be present and match its glob.</summary>
 [GenerateSerializer, Immutable, Alias("fabric.policy-condition")]
 public sealed record PolicyCondition(
-    [property: Id(0)] IReadOnlyDictionary<string, string> Arguments);
+    [property: Id(0)] IReadOnlyDictionary<string, string>? Arguments,
+    [property: Id(1)] ApprovalRequirement? Approval = null);
+
+/// <summary><c>when.approval</c> (issue 12 §3): a call the rule allows waits for an admin's approval.</summary>
+[GenerateSerializer, Alias("fabric.approval-requirement")]
+public enum ApprovalRequirement
+{
+    Required = 1,
+}
 
 [GenerateSerializer, Alias("fabric.policy-effect")]
 public enum PolicyEffect

@@ -12,7 +12,8 @@ namespace Fabric.Contracts.Policy;
 ///                                  some allow rule                 → allowed (first allow rule)
 ///                                  else                            → no-matching-allow
 ///   tools/resources/prompts call → deny rule applies, when holds   → explicit-deny (deny wins)
-///                                  allow rule applies, when holds  → allowed
+///                                  allow rule applies, when holds  → allowed, unless an allow rule that
+///                                    applies and holds has when.approval → approval-required
 ///                                  allow rule applies, when fails  → argument-constraint
 ///                                  else                            → no-matching-allow
 /// </code>
@@ -247,6 +248,7 @@ public static class PolicyEvaluator
         }
         GrantedRule? allow = null;
         GrantedRule? constrained = null;
+        GrantedRule? approval = null;
         var rules = grant.Rules;
         for (var i = 0; i < rules.Count; i++)
         {
@@ -268,11 +270,20 @@ public static class PolicyEvaluator
             else if (holds)
             {
                 allow ??= granted;
+                if (rule.When?.Approval == ApprovalRequirement.Required)
+                {
+                    approval ??= granted;
+                }
             }
             else
             {
                 constrained ??= granted;
             }
+        }
+        if (approval is not null)
+        {
+            // Any allow that applies and asks for approval gates the call: a broader allow is no way around it.
+            return Decision.Deny(ReasonCodes.ApprovalRequired, grant.Version, approval.Policy, approval.Index);
         }
         if (allow is not null)
         {

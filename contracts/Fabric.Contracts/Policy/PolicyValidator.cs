@@ -103,6 +103,7 @@ public static partial class PolicyValidator
         ValidateMethods(rule.Methods, path + ".methods", add);
         ValidateAnnotations(rule, path, add);
         ValidateLimit(rule, path, add);
+        ValidateApproval(rule, path, add);
 
         if (rule.When is not null && rule.Methods is not null)
         {
@@ -145,6 +146,26 @@ public static partial class PolicyValidator
     }
 
     /// <summary><c>limit: {calls, per}</c>: allow rules that cover tools only (tool calls are what is counted).</summary>
+    /// <summary>
+    /// <c>when.approval</c> gates tool calls an allow rule allows (issue 12 §3): on a deny rule, or a rule that covers
+    /// anything but named (or attested) tools, it would be meaningless or far broader than meant.
+    /// </summary>
+    private static void ValidateApproval(PolicyRule rule, string path, Action<string, string> add)
+    {
+        if (rule.When?.Approval is null)
+        {
+            return;
+        }
+        if (rule.Effect != PolicyEffect.Allow)
+        {
+            add(path + ".when.approval", "approval gates what an allow rule allows; a deny rule allows nothing");
+        }
+        if ((rule.Tools is null && rule.Annotations is null) || rule.Resources is not null || rule.Prompts is not null || rule.Methods is not null)
+        {
+            add(path + ".when.approval", "approval gates tool calls: name the tools (tools or annotations), and nothing else, in the rule");
+        }
+    }
+
     private static void ValidateLimit(PolicyRule rule, string path, Action<string, string> add)
     {
         if (rule.Limit is not { } limit)
@@ -233,6 +254,10 @@ public static partial class PolicyValidator
     private static void ValidateCondition(PolicyCondition when, string path, Action<string, string> add)
     {
         var arguments = when.Arguments;
+        if (arguments is null && when.Approval is not null)
+        {
+            return;
+        }
         if (arguments is null || arguments.Count == 0)
         {
             add(path + ".arguments", "when.arguments must constrain at least one argument");

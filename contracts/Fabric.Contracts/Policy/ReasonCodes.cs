@@ -62,6 +62,13 @@ public static class ReasonCodes
     /// <summary>A tool call over a rule's budget (<c>limit</c>) in the current window; <c>data.retryAfterMs</c> says when it ends (429).</summary>
     public const string RateLimited = "rate-limited";
 
+    /// <summary>A tool call a rule allows only with an admin's approval (<c>when.approval</c>), not (yet) approved; <c>data.approvalId</c> names the request (403).</summary>
+    public const string ApprovalRequired = "approval-required";
+    /// <summary>A tool call whose approval request an admin denied (until the request expires) (403).</summary>
+    public const string ApprovalDenied = "approval-denied";
+    /// <summary>A live exchange (an open SSE answer or event stream, a call in flight) cut because its access was revoked while it ran.</summary>
+    public const string Revoked = "revoked";
+
     public static readonly IReadOnlyList<string> All =
     [
         Allowed, NoMatchingAllow, ExplicitDeny, ArgumentConstraint, WorkloadDisabled, UnknownServer,
@@ -69,6 +76,6 @@ public static class ReasonCodes
         UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
         CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
         InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget, LaunchFailed, LaunchNotPermitted, ToolDefinitionChanged,
-        RateLimited,
+        RateLimited, ApprovalRequired, ApprovalDenied, Revoked,
     ];
 }

@@ -53,6 +53,8 @@ internal sealed partial class InvalidationSubscriber(
             return;
         }
         cache.Invalidate(invalidation);
+        // Live streams and calls are decided again under the change, off this callback (it must answer the hub fast).
+        _ = services.GetRequiredService<Fabric.Edge.Pipeline.LiveExchanges>().RecheckAsync(invalidation);
         if (invalidation is { Kind: InvalidationKind.Server, Key: { } server })
         {
             // A launched server's processes of the old definition stop now, not at their idle timeout.

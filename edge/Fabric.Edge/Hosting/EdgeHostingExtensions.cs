@@ -68,6 +68,8 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<Fabric.Edge.Launch.StdioBridge>();
         builder.Services.AddSingleton<Fabric.Edge.Policy.ToolLocks>();
         builder.Services.AddSingleton<Fabric.Edge.Policy.Budgets>();
+        builder.Services.AddSingleton<Fabric.Edge.Policy.ApprovalGate>();
+        builder.Services.AddSingleton<Fabric.Edge.Pipeline.LiveExchanges>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);

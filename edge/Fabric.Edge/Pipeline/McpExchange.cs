@@ -133,14 +133,33 @@ internal sealed class McpExchange
     /// <summary>Ends the exchange refused with <paramref name="reason"/>; before a decision it is a deny of its own.</summary>
     public void Refuse(string reason)
     {
+        if (Revoked)
+        {
+            return;
+        }
         Decision ??= Contracts.Policy.Decision.Deny(reason, Grant.Version);
         Outcome = reason;
+        Abandoned = false;
+    }
+
+    /// <summary>True once the exchange was cut because its identity's access was revoked while it ran.</summary>
+    public bool Revoked { get; private set; }
+
+    /// <summary>Cuts a live exchange whose access was revoked (issue 12 §5): audited as <c>revoked</c>, whatever follows.</summary>
+    public void Revoke()
+    {
+        Revoked = true;
+        Outcome = ReasonCodes.Revoked;
         Abandoned = false;
     }
 
     /// <summary>An allowed, forwarded call the agent hung up on before its answer was complete.</summary>
     public void Abandon(string reason)
     {
+        if (Revoked)
+        {
+            return;
+        }
         Outcome = reason;
         Abandoned = true;
     }
@@ -172,5 +191,6 @@ internal sealed class McpExchange
         Kind = IsEgress ? "egress" : null,
         ParentRecordId = ParentRecordId,
         OnBehalfOf = OnBehalfOf?.ToString(),
+        ApprovalId = Decision?.ApprovalId,
     };
 }

@@ -40,6 +40,8 @@ internal sealed class McpPipeline(
     Fabric.Edge.Egress.CallAttribution attribution,
     ToolLocks toolLocks,
     Budgets budgets,
+    ApprovalGate approvals,
+    LiveExchanges live,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string server)
@@ -133,6 +135,21 @@ internal sealed class McpPipeline(
         {
             decision = held;
         }
+        var body = read?.Body ?? default;
+        if (decision.Reason == ReasonCodes.ApprovalRequired && read is not null && exchange.Message is { Kind: McpMessageKind.Request, Name: not null })
+        {
+            if (await approvals.ResolveAsync(exchange, decision, read.Body) is not { } resolved)
+            {
+                exchange.Refuse(ReasonCodes.PolicyUnavailable);
+                await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the call's approval; the call is denied. Retry shortly.");
+                return;
+            }
+            decision = resolved;
+            if (decision.Allowed)
+            {
+                body = ApprovalGate.WithoutRoundState(read.Body);
+            }
+        }
         if (decision.Allowed && EdgePolicy.ChargesOf(exchange) is { Count: > 0 } charges)
         {
             var (outcome, retryAfter) = await budgets.ChargeAsync(charges, exchange.Context.RequestAborted);
@@ -153,11 +170,19 @@ internal sealed class McpPipeline(
             }
         }
         exchange.Decide(decision);
+        if (decision is { Allowed: false, Reason: ReasonCodes.ApprovalRequired, ApprovalId: not null } && exchange.Generation == McpGeneration.Stateless)
+        {
+            // A 2026-07-28 client is told in its protocol: an input_required result naming the approval.
+            await ApprovalGate.WriteInputRequiredAsync(exchange, decision, read!.Body);
+            return;
+        }
         if (!decision.Allowed)
         {
             await Refusals.WriteAsync(exchange, decision.Reason, decision.Reason switch
             {
                 ReasonCodes.ToolDefinitionChanged => $"'{exchange.Message?.Name}' on '{exchange.ServerName}' is not its approved definition (changed, or new since the approval); an admin must approve it.",
+                ReasonCodes.ApprovalRequired => $"This call of '{exchange.Message?.Name}' on '{exchange.ServerName}' waits for an administrator's approval ({decision.ApprovalId}).",
+                ReasonCodes.ApprovalDenied => $"An administrator denied this call of '{exchange.Message?.Name}' on '{exchange.ServerName}' ({decision.ApprovalId}).",
                 ReasonCodes.RateLimited => $"'{exchange.Workload}' has spent its budget for this call on '{exchange.ServerName}'; retry after {decision.RetryAfterMs} ms.",
                 _ => $"'{exchange.Workload}' may not make this call on '{exchange.ServerName}'.",
             }, serverLevel: serverLevel);
@@ -174,12 +199,14 @@ internal sealed class McpPipeline(
         if (read is not null)
         {
             // The body was consumed to decide; forward exactly those bytes.
-            if (!MemoryMarshal.TryGetArray(read.Body, out var segment))
+            if (!MemoryMarshal.TryGetArray(body, out var segment))
             {
                 throw new InvalidOperationException("the message buffer is not array-backed");
             }
             exchange.Context.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
-            exchange.MessageBytes = read.Body;
+            // An approved call's body loses the fabric's round state (ApprovalGate.WithoutRoundState): say its length.
+            exchange.Context.Request.ContentLength = segment.Count;
+            exchange.MessageBytes = body;
             exchange.ListFilter = exchange.Message!.Kind == McpMessageKind.Request ? McpMethods.ListFilterFor(exchange.Message.Method!) : null;
         }
         // The trace the upstream sees (YARP propagates the current activity): outbound calls that continue it name this call.
@@ -187,7 +214,10 @@ internal sealed class McpPipeline(
         {
             attribution.Remember(activity.TraceId, exchange.RecordId);
         }
-        await forwarder.ForwardAsync(exchange);
+        using (live.Track(exchange))
+        {
+            await forwarder.ForwardAsync(exchange);
+        }
         await sessions.ForgetEndedAsync(exchange);
     }
 }

@@ -51,6 +51,7 @@ public static class FabricApi
         admin.MapServersApi();
         admin.MapEgressApi();
         admin.MapToolLockApi();
+        admin.MapApprovalsApi();
         admin.MapPoliciesApi();
         admin.MapWorkloadsApi();
         admin.MapSvidsApi();

@@ -27,7 +27,7 @@ internal static class PoliciesApi
         CallLimit? Limit = null);
 
     [System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
-    public sealed record ConditionRequest(IReadOnlyDictionary<string, string>? Arguments);
+    public sealed record ConditionRequest(IReadOnlyDictionary<string, string>? Arguments, ApprovalRequirement? Approval = null);
 
     public sealed record PolicyResponse(string Name, IReadOnlyList<string> Subjects, IReadOnlyList<RuleResponse> Rules, long Version, DateTimeOffset UpdatedAt, PolicyAuth Auth)
     {
@@ -134,9 +134,9 @@ internal static class PoliciesApi
             {
                 errors[$"rules[{i}].effect"] = ["effect is required: 'allow' or 'deny'"];
             }
-            if (rule.When is { Arguments: null })
+            if (rule.When is { Arguments: null, Approval: null })
             {
-                errors[$"rules[{i}].when.arguments"] = ["when needs an arguments object"];
+                errors[$"rules[{i}].when"] = ["when needs an arguments object, or approval: \"required\""];
             }
         }
         return errors;
@@ -147,6 +147,6 @@ internal static class PoliciesApi
         body.Subjects!,
         [.. body.Rules!.Select(r => new PolicyRule(
             r!.Server ?? "", r.Effect!.Value, r.Tools, r.Resources, r.Prompts,
-            r.When is { Arguments: { } arguments } ? new PolicyCondition(arguments) : null, r.Methods, r.Egress, r.Paths, r.Annotations, r.Limit))],
+            r.When is { } when ? new PolicyCondition(when.Arguments, when.Approval) : null, r.Methods, r.Egress, r.Paths, r.Annotations, r.Limit))],
         body.Auth ?? PolicyAuth.Any);
 }

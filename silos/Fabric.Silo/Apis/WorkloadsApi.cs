@@ -45,7 +45,13 @@ internal static class WorkloadsApi
         {
             return ApiBody.Field("enabled", "enabled (true or false) is required");
         }
-        return TypedResults.Ok(await grains.Workload(id.ToString()).SetEnabledAsync(enabled));
+        var updated = await grains.Workload(id.ToString()).SetEnabledAsync(enabled);
+        if (!enabled)
+        {
+            // Revocation reaches what waits too (issue 12 §5): a disabled identity's pending and approved calls are cancelled.
+            await grains.Approvals().CancelForAsync(id.ToString());
+        }
+        return TypedResults.Ok(updated);
     }
 
     private static bool Parse(string trustDomain, string path, [NotNullWhen(true)] out SpiffeId? id, [NotNullWhen(false)] out ValidationProblem? error)

@@ -55,6 +55,10 @@ public static class SiloHostingExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebBundleEndpoint>());
         builder.Services.Configure<TrustDomainOptions>(builder.Configuration.GetSection("Fabric"));
         builder.Services.Configure<ServerOptions>(builder.Configuration.GetSection("Fabric:Servers"));
+        builder.Services.Configure<Fabric.Silo.Approvals.ApprovalOptions>(builder.Configuration.GetSection(Fabric.Silo.Approvals.ApprovalOptions.Section));
+        builder.Services.AddHttpClient(Fabric.Silo.Approvals.ApprovalWebhook.HttpClientName);
+        builder.Services.AddSingleton<Fabric.Silo.Approvals.ApprovalWebhook>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Fabric.Silo.Approvals.ApprovalWebhook>());
         return builder;
     }
 }

@@ -187,7 +187,7 @@ public class PolicyEvaluatorPropertyTests
     }
 
     private static bool ConditionHolds(PolicyRule rule, McpCall call) =>
-        rule.When is null || rule.When.Arguments.All(c =>
+        rule.When?.Arguments is null || rule.When.Arguments.All(c =>
             call.Arguments is not null && call.Arguments.TryGetValue(c.Key, out var v) && RegexGlob(c.Value, v));
 
     private static bool RegexGlob(string glob, string text) =>
@@ -197,7 +197,7 @@ public class PolicyEvaluatorPropertyTests
         $"v{grant.Version} enabled={grant.Enabled} [" + string.Join("; ", grant.Rules.Select(r =>
             $"{r.Policy}#{r.Index} {r.Rule.Effect} tools={List(r.Rule.Tools)} resources={List(r.Rule.Resources)} prompts={List(r.Rule.Prompts)} methods={List(r.Rule.Methods)}"
             + (r.Rule.Annotations is null ? "" : " annotations=" + r.Rule.Annotations)
-            + (r.Rule.When is null ? "" : " when=" + string.Join(",", r.Rule.When.Arguments.Select(a => $"{a.Key}:{a.Value}"))))) + "]";
+            + (r.Rule.When?.Arguments is null ? "" : " when=" + string.Join(",", r.Rule.When.Arguments.Select(a => $"{a.Key}:{a.Value}"))))) + "]";
 
     private static string List(IReadOnlyList<string>? list) => list is null ? "-" : "[" + string.Join(",", list) + "]";
 }

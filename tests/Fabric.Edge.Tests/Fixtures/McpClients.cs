@@ -66,6 +66,7 @@ public static class McpClients
         Func<HttpRequestMessage, X509Certificate2?, X509Chain?, SslPolicyErrors, bool>? serverCertificateValidation = null,
         ILoggerFactory? loggerFactory = null,
         string? bearerToken = null,
+        McpClientHandlers? handlers = null,
         CancellationToken cancellationToken = default)
     {
         var httpClient = CreateHttpClient(clientCertificate, serverCertificateValidation);
@@ -81,7 +82,7 @@ public static class McpClients
                 httpClient, loggerFactory, ownsHttpClient: false);
             var client = await McpClient.CreateAsync(
                 transport,
-                new McpClientOptions { ProtocolVersion = ProtocolVersionFor(generation) },
+                new McpClientOptions { ProtocolVersion = ProtocolVersionFor(generation), Handlers = handlers ?? new McpClientHandlers() },
                 loggerFactory,
                 cancellationToken);
             return new ConnectedMcpClient(client, httpClient);

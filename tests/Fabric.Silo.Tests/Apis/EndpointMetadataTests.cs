@@ -17,6 +17,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
     [
         "PutSecret", "ListSecrets", "DeleteSecret",
         "PutServer", "ListServers", "GetServer", "GetCredential", "RotateCredential", "DeleteServer", "GetToolLock", "ApproveTools", "AttestAnnotations", "RemoveAttestation",
+        "ListApprovals", "GetApproval", "ApproveCall", "DenyCall",
         "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy",
         "PutEgressTarget", "ListEgressTargets", "GetEgressTarget", "DeleteEgressTarget",
         "GetWorkload", "PutWorkload",
