@@ -32,4 +32,13 @@ public interface IApprovalsGrain : IGrainWithStringKey
     /// <summary>Cancels every pending or approved request of <paramref name="workload"/> (its access was revoked); how many.</summary>
     [Alias("CancelFor")]
     ValueTask<int> CancelForAsync(string workload);
+
+    /// <summary>
+    /// Access changed (issue 12 §5: a policy, a workload, a server): every open request of <paramref name="workload"/>
+    /// on <paramref name="server"/> (null: any) whose call the grant no longer allows with approval is cancelled.
+    /// Called by the management API once the change is made (not by the grain that made it: this reads grants back,
+    /// so from inside that grain's call it would wait on itself); when the API call returns, the requests are cancelled.
+    /// </summary>
+    [Alias("Reconcile")]
+    ValueTask ReconcileAsync(string? workload, string? server);
 }

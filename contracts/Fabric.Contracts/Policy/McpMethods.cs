@@ -40,9 +40,11 @@ public readonly record struct McpListFilter(McpCallKind Kind, string ResultPrope
 /// <c>tools/call</c> but an unknown method (an upstream that matched case-insensitively would otherwise run a
 /// tool no rule was asked about). Server-to-client methods (<c>sampling/createMessage</c>, <c>roots/list</c>,
 /// <c>elicitation/create</c>, <c>notifications/message</c> …) are not in these tables: an agent sending one is
-/// sending an unknown method. The experimental <c>tasks/*</c> methods of 2025-11-25 are left out on purpose:
-/// a task id is not yet bound to the identity that created it, so <c>tasks/result</c> could read another
-/// agent's result; a rule may still allow them by name.
+/// sending an unknown method. The tasks methods that name one task (<c>tasks/get</c>, <c>tasks/result</c>,
+/// <c>tasks/cancel</c> of 2025-11-25; <c>tasks/get</c>, <c>tasks/update</c>, <c>tasks/cancel</c> of the 2026-07-28
+/// extension) are in: the edge binds each task id to the identity that created it and refuses any other
+/// (<c>task-binding-mismatch</c>). <c>tasks/list</c> is left out on purpose: it would list every identity's tasks; a
+/// rule may still allow it by name.
 /// </summary>
 public static class McpMethods
 {
@@ -67,14 +69,18 @@ public static class McpMethods
     public const string NotificationsCancelled = "notifications/cancelled";
     public const string NotificationsProgress = "notifications/progress";
     public const string NotificationsRootsListChanged = "notifications/roots/list_changed";
+    public const string TasksGet = "tasks/get";
+    public const string TasksResult = "tasks/result";
+    public const string TasksCancel = "tasks/cancel";
+    public const string TasksUpdate = "tasks/update";
 
     private static readonly FrozenSet<string> SessionRequests = FrozenSet.Create(StringComparer.Ordinal,
         Initialize, Ping, ToolsList, ToolsCall, ResourcesList, ResourceTemplatesList, ResourcesRead, ResourcesSubscribe,
-        ResourcesUnsubscribe, PromptsList, PromptsGet, CompletionComplete, LoggingSetLevel);
+        ResourcesUnsubscribe, PromptsList, PromptsGet, CompletionComplete, LoggingSetLevel, TasksGet, TasksResult, TasksCancel);
 
     private static readonly FrozenSet<string> StatelessRequests = FrozenSet.Create(StringComparer.Ordinal,
         ServerDiscover, SubscriptionsListen, Ping, ToolsList, ToolsCall, ResourcesList, ResourceTemplatesList, ResourcesRead,
-        PromptsList, PromptsGet, CompletionComplete, LoggingSetLevel);
+        PromptsList, PromptsGet, CompletionComplete, LoggingSetLevel, TasksGet, TasksUpdate, TasksCancel);
 
     private static readonly FrozenSet<string> SessionNotifications = FrozenSet.Create(StringComparer.Ordinal,
         NotificationsInitialized, NotificationsCancelled, NotificationsProgress, NotificationsRootsListChanged);

@@ -68,6 +68,8 @@ public static class ReasonCodes
     public const string ApprovalDenied = "approval-denied";
     /// <summary>A live exchange (an open SSE answer or event stream, a call in flight) cut because its access was revoked while it ran.</summary>
     public const string Revoked = "revoked";
+    /// <summary>A <c>tasks/*</c> request naming a task another identity created, or one the fabric never saw created (403).</summary>
+    public const string TaskBindingMismatch = "task-binding-mismatch";
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -76,6 +78,6 @@ public static class ReasonCodes
         UpstreamUnavailable, ClientClosed, UnknownMethod, ReservedIdentity, UpstreamProtocolError, UpstreamResponseTooLarge,
         CredentialReflected, MessageTooLarge, InvalidMessage, HeaderMismatch, UnsupportedMediaType, MethodNotAllowed,
         InvalidJwtSvid, EgressNotAllowed, UnknownEgressTarget, LaunchFailed, LaunchNotPermitted, ToolDefinitionChanged,
-        RateLimited, ApprovalRequired, ApprovalDenied, Revoked,
+        RateLimited, ApprovalRequired, ApprovalDenied, Revoked, TaskBindingMismatch,
     ];
 }

@@ -55,7 +55,11 @@ internal sealed class ExchangeAudit(AuditShipper shipper, EdgeTelemetry telemetr
         {
             shipper.Enqueue(record);
         }
+        Recorded?.Invoke(record);
     }
+
+    /// <summary>Raised once an exchange's record is handed to the shipper: the event a test awaits instead of polling.</summary>
+    internal event Action<Fabric.Contracts.Audit.AuditRecord>? Recorded;
 
     private static string SpanName(string method) => method switch
     {

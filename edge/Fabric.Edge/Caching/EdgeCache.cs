@@ -220,6 +220,17 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         return bound;
     }
 
+    /// <summary>
+    /// The identity a task id is bound to (issue 12 §5), or null. Kept in the session binding grains under a key no
+    /// session id can take (a space: session ids are visible ASCII).
+    /// </summary>
+    public ValueTask<SpiffeId?> GetTaskOwnerAsync(string server, string taskId) => GetSessionOwnerAsync(server, TaskKey(taskId));
+
+    /// <summary>Binds a task id the upstream just created to the identity that asked for it; false if bound to another.</summary>
+    public ValueTask<bool> BindTaskAsync(string server, string taskId, SpiffeId workload) => BindSessionAsync(server, TaskKey(taskId), workload);
+
+    private static string TaskKey(string taskId) => "task " + taskId;
+
     public async ValueTask ForgetSessionAsync(string server, string sessionId)
     {
         var key = ISessionBindingGrain.KeyFor(server, sessionId);

@@ -19,6 +19,7 @@ namespace Fabric.Edge.Forwarding;
 /// </summary>
 internal sealed partial class McpForwarder(
     UpstreamInvokers invokers, IHttpForwarder forwarder, SplicingTransformer transformer, Fabric.Edge.Launch.StdioBridge stdio, Fabric.Edge.Policy.ToolLocks toolLocks,
+    Fabric.Edge.Sessions.TaskOwnership tasks,
     IOptions<EdgeOptions> options, ILogger<McpForwarder> logger)
 {
     // SSE streams may sit idle for a long time between events.
@@ -31,7 +32,7 @@ internal sealed partial class McpForwarder(
         var needles = exchange.Needles = ResponseFilters.NeedlesOf(exchange);
         // A blocked reflection can only be refused before the agent saw a byte: the answer is buffered whole. The
         // GET event stream never ends, so it is masked instead (and audited as reflected).
-        exchange.BufferResponse = exchange.ListFilter is not null
+        exchange.BufferResponse = exchange.ListFilter is not null || exchange.TaskRequested
             || (!needles.IsEmpty && server.OnReflection == ReflectionAction.Block && exchange.Message is not null);
         context.Features.Set(exchange);
 
@@ -99,6 +100,11 @@ internal sealed partial class McpForwarder(
             await FailedAsync(exchange, error);
             return;
         }
+        if (buffer is not null && exchange.TaskRequested && await BindTaskAsync(exchange, buffer) is { } unbound)
+        {
+            await unbound;
+            return;
+        }
         if (buffer is not null && await ResponseFilters.WriteBufferedAsync(exchange, buffer, toolLocks) is { } refused)
         {
             await RefuseAsync(exchange, refused, refused == ReasonCodes.CredentialReflected
@@ -136,6 +142,22 @@ internal sealed partial class McpForwarder(
         await RefuseAsync(exchange, reason, reason == ReasonCodes.UpstreamIdentityMismatch
             ? $"The upstream of '{exchange.Server.Name}' did not present the expected identity."
             : $"The upstream of '{exchange.Server.Name}' could not be reached.");
+    }
+
+    /// <summary>Binds a created task's id to the caller; the refusal to write instead of the answer, or null.</summary>
+    private async Task<Task?> BindTaskAsync(McpExchange exchange, BoundedBufferStream buffer)
+    {
+        try
+        {
+            return await tasks.BindAsync(exchange, buffer.WrittenSpan)
+                ? null
+                : RefuseAsync(exchange, ReasonCodes.TaskBindingMismatch, "The upstream created a task id the fabric had bound to another identity.");
+        }
+        catch (Exception ex) when (Fabric.Hosting.ClusterCalls.IsClusterFault(ex))
+        {
+            exchange.Refuse(ReasonCodes.PolicyUnavailable);
+            return Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not bind the task to its creator; its answer is withheld.");
+        }
     }
 
     private static Task RefuseAsync(McpExchange exchange, string reason, string detail)

@@ -70,6 +70,7 @@ public static class EdgeHostingExtensions
         builder.Services.AddSingleton<Fabric.Edge.Policy.Budgets>();
         builder.Services.AddSingleton<Fabric.Edge.Policy.ApprovalGate>();
         builder.Services.AddSingleton<Fabric.Edge.Pipeline.LiveExchanges>();
+        builder.Services.AddSingleton<Fabric.Edge.Sessions.TaskOwnership>();
         builder.Services.AddHttpForwarder();
         builder.Services.AddAuthentication(SvidAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SvidAuthenticationHandler>(SvidAuthenticationHandler.SchemeName, null);

@@ -164,6 +164,9 @@ internal sealed partial class StdioProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
             _proxyCredentials.Revoke(_proxy?.User);
             var code = _process.ExitCode;
+            // Exited before the waiters hear of it: the next request must find the process gone (and its backoff), not
+            // race this continuation to a write on a closed stdin.
+            _exited.TrySetResult();
             foreach (var id in _pending.Keys)
             {
                 if (_pending.TryRemove(id, out var pending))
@@ -175,7 +178,6 @@ internal sealed partial class StdioProcess : IAsyncDisposable
             {
                 LogExited(_logger, Server.Name, _process.Id, code);
             }
-            _exited.TrySetResult();
         });
     }
 

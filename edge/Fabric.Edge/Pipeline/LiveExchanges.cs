@@ -16,6 +16,7 @@ namespace Fabric.Edge.Pipeline;
 internal sealed partial class LiveExchanges(EdgeCache cache, ILogger<LiveExchanges> logger)
 {
     private readonly ConcurrentDictionary<Guid, McpExchange> _live = new();
+    private readonly ConcurrentDictionary<TaskCompletionSource<McpExchange>, Func<McpExchange, bool>> _watchers = new();
 
     public int Count => _live.Count;
 
@@ -23,7 +24,26 @@ internal sealed partial class LiveExchanges(EdgeCache cache, ILogger<LiveExchang
     public Registration Track(McpExchange exchange)
     {
         _live[exchange.RecordId] = exchange;
+        foreach (var (watcher, matches) in _watchers)
+        {
+            if (matches(exchange) && _watchers.TryRemove(watcher, out _))
+            {
+                watcher.TrySetResult(exchange);
+            }
+        }
         return new Registration(this, exchange.RecordId);
+    }
+
+    /// <summary>Completes when an exchange that <paramref name="matches"/> is being forwarded (now or later): tests' event to await.</summary>
+    internal Task<McpExchange> WhenLiveAsync(Func<McpExchange, bool> matches)
+    {
+        var watcher = new TaskCompletionSource<McpExchange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _watchers[watcher] = matches;
+        if (_live.Values.FirstOrDefault(matches) is { } already && _watchers.TryRemove(watcher, out _))
+        {
+            watcher.TrySetResult(already);
+        }
+        return watcher.Task;
     }
 
     /// <summary>Decides again every live exchange the change may touch; cuts what is no longer allowed. Never faults.</summary>

@@ -142,6 +142,9 @@ internal sealed class McpExchange
         Abandoned = false;
     }
 
+    /// <summary>A task-augmented <c>tools/call</c>: its answer is buffered and its task id bound to the caller (issue 12 §5).</summary>
+    public bool TaskRequested { get; set; }
+
     /// <summary>True once the exchange was cut because its identity's access was revoked while it ran.</summary>
     public bool Revoked { get; private set; }
 

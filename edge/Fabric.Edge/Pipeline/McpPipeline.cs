@@ -42,6 +42,7 @@ internal sealed class McpPipeline(
     Budgets budgets,
     ApprovalGate approvals,
     LiveExchanges live,
+    TaskOwnership tasks,
     TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, string server)
@@ -113,6 +114,12 @@ internal sealed class McpPipeline(
         var isPost = HttpMethods.IsPost(exchange.Context.Request.Method);
         using var read = isPost ? await reader.ReadAsync(exchange) : null;
         if (isPost && read is null)
+        {
+            return;
+        }
+
+        // Tasks are their creator's, as sessions are.
+        if (read is not null && !await tasks.CheckAsync(exchange, read.Body))
         {
             return;
         }
@@ -208,6 +215,7 @@ internal sealed class McpPipeline(
             exchange.Context.Request.ContentLength = segment.Count;
             exchange.MessageBytes = body;
             exchange.ListFilter = exchange.Message!.Kind == McpMessageKind.Request ? McpMethods.ListFilterFor(exchange.Message.Method!) : null;
+            exchange.TaskRequested = TaskOwnership.AsksForTask(exchange.Message, body);
         }
         // The trace the upstream sees (YARP propagates the current activity): outbound calls that continue it name this call.
         if (System.Diagnostics.Activity.Current is { } activity)

@@ -58,6 +58,7 @@ internal static class Refusals
         [ReasonCodes.UpstreamResponseTooLarge] = new(StatusCodes.Status502BadGateway, "Upstream response too large", RefusalShape.Problem),
         [ReasonCodes.ApprovalRequired] = new(StatusCodes.Status403Forbidden, "Approval required", RefusalShape.Denial),
         [ReasonCodes.ApprovalDenied] = new(StatusCodes.Status403Forbidden, "Approval denied", RefusalShape.Denial),
+        [ReasonCodes.TaskBindingMismatch] = new(StatusCodes.Status403Forbidden, "Task belongs to another identity", RefusalShape.Problem),
         [ReasonCodes.Revoked] = new(StatusCodes.Status403Forbidden, "Access revoked", RefusalShape.Problem),
         [ReasonCodes.RateLimited] = new(StatusCodes.Status429TooManyRequests, "Too many calls", RefusalShape.Denial),
         [ReasonCodes.ToolDefinitionChanged] = new(StatusCodes.Status403Forbidden, "Tool definition changed", RefusalShape.Denial),

@@ -92,6 +92,8 @@ internal static class PoliciesApi
         {
             return TypedResults.ValidationProblem(errors);
         }
+        // A narrowed grant ends the approval requests it no longer gates (issue 12 §5).
+        await grains.Approvals().ReconcileAsync(null, null);
         var stored = await grains.Catalog().GetAsync(name);
         return TypedResults.Ok(PolicyResponse.From(stored!));
     }
@@ -102,8 +104,16 @@ internal static class PoliciesApi
     private static async Task<Results<Ok<PolicyResponse>, NotFound>> GetPolicy(string name, IGrainFactory grains) =>
         await grains.Catalog().GetAsync(name) is { } policy ? TypedResults.Ok(PolicyResponse.From(policy)) : TypedResults.NotFound();
 
-    private static async Task<Results<Ok<PolicyDeleted>, NotFound>> DeletePolicy(string name, IGrainFactory grains) =>
-        await grains.Catalog().DeleteAsync(name) is { } version ? TypedResults.Ok(new PolicyDeleted(version)) : TypedResults.NotFound();
+    private static async Task<Results<Ok<PolicyDeleted>, NotFound>> DeletePolicy(string name, IGrainFactory grains)
+    {
+        if (await grains.Catalog().DeleteAsync(name) is not { } version)
+        {
+            return TypedResults.NotFound();
+        }
+        // Approval requests the removed grants gated end now (issue 12 §5).
+        await grains.Approvals().ReconcileAsync(null, null);
+        return TypedResults.Ok(new PolicyDeleted(version));
+    }
 
     /// <summary>Shape errors JSON binding cannot report (absent or null members), keyed like the validator's.</summary>
     private static Dictionary<string, string[]> MissingFields(PutPolicyRequest body)

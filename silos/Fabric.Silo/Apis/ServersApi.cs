@@ -98,6 +98,13 @@ internal static class ServersApi
 
     private static async Task<Results<NoContent, NotFound>> DeleteServer(string name, IGrainFactory grains) =>
         McpServerValidator.IsValidName(name) && await grains.Server(name).DeleteAsync()
-            ? TypedResults.NoContent()
+            ? await ApprovalsReconciledAsync(grains, name)
             : TypedResults.NotFound();
+
+    /// <summary>A deleted server's open approval requests end with it (issue 12 §5).</summary>
+    private static async Task<NoContent> ApprovalsReconciledAsync(IGrainFactory grains, string name)
+    {
+        await grains.Approvals().ReconcileAsync(null, name);
+        return TypedResults.NoContent();
+    }
 }

@@ -48,8 +48,8 @@ internal static class WorkloadsApi
         var updated = await grains.Workload(id.ToString()).SetEnabledAsync(enabled);
         if (!enabled)
         {
-            // Revocation reaches what waits too (issue 12 §5): a disabled identity's pending and approved calls are cancelled.
-            await grains.Approvals().CancelForAsync(id.ToString());
+            // Revocation reaches what waits too (issue 12 §5): a disabled identity's open approval requests end.
+            await grains.Approvals().ReconcileAsync(id.ToString(), null);
         }
         return TypedResults.Ok(updated);
     }

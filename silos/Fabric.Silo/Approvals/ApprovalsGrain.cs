@@ -146,6 +146,67 @@ public sealed partial class ApprovalsGrain(
         return cancelled.Count;
     }
 
+    public async ValueTask ReconcileAsync(string? workload, string? server)
+    {
+        var now = time.GetUtcNow();
+        var open = Requests.Values.Where(r => r.State is ApprovalState.Pending or ApprovalState.Approved
+            && (workload is null || r.Binding.Workload == workload) && (server is null || r.Binding.Server == server)).ToList();
+        var cancelled = new List<ApprovalRequest>();
+        foreach (var request in open)
+        {
+            bool stillGated;
+            try
+            {
+                stillGated = await GrainFactory.Server(request.Binding.Server).GetAsync() is not null
+                    && StillGated(await GrainFactory.Workload(request.Binding.Workload).GetGrantAsync(request.Binding.Server), request.Binding.Tool);
+            }
+            catch (OrleansException ex)
+            {
+                // Not decided now; the request still expires on its own.
+                LogReconcileFailed(logger, request.Id, ex.Message);
+                continue;
+            }
+            if (!stillGated && Requests.TryGetValue(request.Id, out var current) && current.State is ApprovalState.Pending or ApprovalState.Approved)
+            {
+                cancelled.Add(Requests[request.Id] = current with { State = ApprovalState.Cancelled, DecidedAt = now, DecidedBy = "fabric:revocation" });
+            }
+        }
+        if (cancelled.Count > 0)
+        {
+            await state.WriteStateAsync();
+            await AuditAsync(cancelled);
+        }
+    }
+
+    /// <summary>
+    /// True while the grant could still let the tool through with approval: enabled, no unconditional deny on the
+    /// tool, and an allow rule asking for approval that names it (its argument constraints and attested annotations
+    /// are not known here, so such a rule counts as applying: cancelling is for access that is gone).
+    /// </summary>
+    private static bool StillGated(WorkloadGrant grant, string tool)
+    {
+        if (!grant.Enabled)
+        {
+            return false;
+        }
+        var gated = false;
+        foreach (var granted in grant.Rules)
+        {
+            var rule = granted.Rule;
+            var names = rule.Annotations is not null ? rule with { Annotations = null } : rule;
+            if (!PolicyEvaluator.AppliesTo(names, McpCallKind.Tool, tool))
+            {
+                continue;
+            }
+            if (rule.Effect == PolicyEffect.Deny && rule.When is null && rule.Annotations is null)
+            {
+                return false;
+            }
+            gated |= rule.Effect == PolicyEffect.Allow && rule.When?.Approval == ApprovalRequirement.Required;
+        }
+        return gated;
+    }
+
     /// <summary>Expires what is past its time (audited) and forgets what is over and past its retention.</summary>
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
@@ -222,6 +283,9 @@ public sealed partial class ApprovalsGrain(
 
     [LoggerMessage(EventId = 3504, Level = LogLevel.Information, Message = "Approval {Id} is over: {State}")]
     private static partial void LogOver(ILogger logger, string id, ApprovalState state);
+
+    [LoggerMessage(EventId = 3506, Level = LogLevel.Warning, Message = "Approval {Id} could not be checked against its grant: {Error}")]
+    private static partial void LogReconcileFailed(ILogger logger, string id, string error);
 
     [LoggerMessage(EventId = 3505, Level = LogLevel.Warning, Message = "Approval audit records could not be written: {Error}")]
     private static partial void LogAuditFailed(ILogger logger, string error);

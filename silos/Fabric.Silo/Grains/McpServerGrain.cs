@@ -77,5 +77,6 @@ public sealed class McpServerGrain(
         // Leases of the old binding end now, at their source, not at their natural expiry. They are
         // handed the new definition: this grain is still in this call and is not asked for it.
         await GrainFactory.Leases().ReconcileServerAsync(name, state.State.Definition);
+
     }
 }

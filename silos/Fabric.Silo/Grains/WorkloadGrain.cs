@@ -69,6 +69,7 @@ public sealed class WorkloadGrain(
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.Workload, this.GetPrimaryKeyString(), 0));
         // Handed the new flag: the leases do not ask this grain (still in this call) for its grant.
         await GrainFactory.Leases().ReconcileWorkloadAsync(this.GetPrimaryKeyString(), enabled);
+
         return Status();
     }
 

@@ -106,7 +106,7 @@ public class PolicyEvaluatorTests
     [InlineData("Tools/Call")]        // JSON-RPC method names are case-sensitive: not tools/call
     [InlineData("tools/call ")]
     [InlineData("sampling/createMessage")] // a server-to-client method sent by a client
-    [InlineData("tasks/result")]
+    [InlineData("tasks/list")]        // would list every identity's tasks
     [InlineData("")]
     public void Methods_in_no_table_are_unknown_even_under_an_allow_everything_rule(string method)
     {

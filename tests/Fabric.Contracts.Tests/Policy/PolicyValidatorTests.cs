@@ -62,7 +62,7 @@ public class PolicyValidatorTests
 
     [Fact]
     public void Accepts_extension_methods() =>
-        Assert.Empty(PolicyValidator.Validate(Valid with { Rules = [Allow() with { Methods = ["x/custom", "vendor.acme/sync", "tasks/get"] }] }));
+        Assert.Empty(PolicyValidator.Validate(Valid with { Rules = [Allow() with { Methods = ["x/custom", "vendor.acme/sync", "tasks/list"] }] }));
 
     [Theory]
     [MemberData(nameof(Invalid))]

@@ -114,6 +114,12 @@ public static class McpClients
         return await httpClient.SendAsync(request, cancellationToken);
     }
 
+    /// <summary>The JSON-RPC message of an answer body: the body itself, or the last <c>data:</c> line of an SSE answer.</summary>
+    public static string MessageOf(string body) =>
+        body.StartsWith("event:", StringComparison.Ordinal) || body.StartsWith("data:", StringComparison.Ordinal)
+            ? body.Split('\n').Last(l => l.StartsWith("data:", StringComparison.Ordinal))[5..]
+            : body;
+
     /// <summary>2025-11-25 handshake by hand: initialize, then notifications/initialized. Returns the session id.</summary>
     public static async Task<string> InitializeSessionAsync(HttpClient httpClient, Uri endpoint, CancellationToken cancellationToken = default)
     {

@@ -31,11 +31,7 @@ public sealed class ApprovalTests(FabricFixture fabric)
         using var response = await McpClients.PostAsync(http, endpoint, body, McpClients.StatelessHeaders("tools/call", "echo"));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
-        if (text.StartsWith("event:", StringComparison.Ordinal) || text.StartsWith("data:", StringComparison.Ordinal))
-        {
-            text = text.Split('\n').Last(l => l.StartsWith("data:", StringComparison.Ordinal))[5..];
-        }
-        using var json = JsonDocument.Parse(text);
+        using var json = JsonDocument.Parse(McpClients.MessageOf(text));
         return json.RootElement.Clone();
     }
 
@@ -217,8 +213,39 @@ public sealed class ApprovalTests(FabricFixture fabric)
         using var http = fabric.AgentHttpClient(scenario.Certificate);
         var id = ApprovalIdOf(await CallAsync(http, fabric.McpUrl(scenario.Server), EchoCall("cancel-me")))!;
         await fabric.PutAsync("/v1/workloads/" + scenario.Agent["spiffe://".Length..], new { enabled = false });
-        Assert.Equal("cancelled", JsonDocument.Parse(await fabric.Admin.GetStringAsync($"/v1/approvals/{id}")).RootElement.GetProperty("state").GetString());
+        await CancelledAsync(id, scenario.Agent);
         Assert.Equal("approval-not-pending", (await DecideAsync(id, "approve", HttpStatusCode.Conflict)).GetProperty("reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("grant-removed")]
+    [InlineData("server-deleted")]
+    public async Task Removing_access_cancels_the_approvals_it_gated_and_only_those(string revocation)
+    {
+        var scenario = await Scenario.CreateAsync(fabric, server => [Gated(server)]);
+        var bystander = await Scenario.CreateAsync(fabric, server => [Gated(server)]);
+        using var http = fabric.AgentHttpClient(scenario.Certificate);
+        using var bystanderHttp = fabric.AgentHttpClient(bystander.Certificate);
+        var id = ApprovalIdOf(await CallAsync(http, fabric.McpUrl(scenario.Server), EchoCall("cancel-me")))!;
+        var untouched = ApprovalIdOf(await CallAsync(bystanderHttp, fabric.McpUrl(bystander.Server), EchoCall("keep-me")))!;
+
+        using (var response = revocation == "grant-removed"
+            ? await fabric.Admin.DeleteAsync($"/v1/policies/{scenario.Policy}")
+            : await fabric.Admin.DeleteAsync($"/v1/servers/{scenario.Server}"))
+        {
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        await CancelledAsync(id, scenario.Agent);
+        Assert.Equal("pending", JsonDocument.Parse(await fabric.Admin.GetStringAsync($"/v1/approvals/{untouched}")).RootElement.GetProperty("state").GetString());
+    }
+
+    /// <summary>The management call returned: the request is cancelled by then, and audited.</summary>
+    private async Task CancelledAsync(string id, string workload)
+    {
+        Assert.Equal("cancelled", JsonDocument.Parse(await fabric.Admin.GetStringAsync($"/v1/approvals/{id}")).RootElement.GetProperty("state").GetString());
+        var records = await fabric.AuditAsync($"workload={Uri.EscapeDataString(workload)}&decision=deny&limit=50");
+        Assert.Contains(records, r => r.TryGetProperty("approvalId", out var a) && a.GetString() == id
+            && r.TryGetProperty("kind", out var k) && k.GetString() == "approval-cancelled");
     }
 
     [Theory]

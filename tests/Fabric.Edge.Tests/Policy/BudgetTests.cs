@@ -28,8 +28,7 @@ public sealed class BudgetTests(FabricFixture fabric)
             McpClients.StatelessRequest(1, "tools/call", $"\"name\":\"{tool}\",\"arguments\":{arguments}"), McpClients.StatelessHeaders("tools/call", tool));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
-        using var json = JsonDocument.Parse(body.StartsWith("event:", StringComparison.Ordinal) || body.StartsWith("data:", StringComparison.Ordinal)
-            ? body.Split('\n').Last(l => l.StartsWith("data:", StringComparison.Ordinal))[5..] : body);
+        using var json = JsonDocument.Parse(McpClients.MessageOf(body));
         if (json.RootElement.TryGetProperty("error", out var error))
         {
             Assert.Equal(-32003, error.GetProperty("code").GetInt32());
