@@ -66,7 +66,17 @@ internal sealed class Agent : IDisposable
     public async Task<Outcome> SendAsync(BenchRequest request, Uri baseUrl, Version version, CancellationToken cancellationToken)
     {
         using var message = request.Create(baseUrl, version);
-        using var response = await _invoker.SendAsync(message, cancellationToken);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _invoker.SendAsync(message, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is HttpProtocolException)
+        {
+            // The edge cut the call while it ran (a revocation reaching work in flight, issue 12 §5).
+            return Outcome.Cut;
+        }
+        using var _ = response;
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -113,4 +123,6 @@ internal enum Outcome
     RpcError,
     HttpError,
     Exception,
+    /// <summary>The stream was reset mid-call (the edge cut work in flight).</summary>
+    Cut,
 }

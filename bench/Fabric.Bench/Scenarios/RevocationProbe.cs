@@ -67,7 +67,9 @@ internal sealed class RevocationProbe(FabricHost fabric, Agent agent, IReadOnlyL
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < SampleLimit)
         {
-            if (await agent.SendAsync(call, edge, Targets.Http2, ct) == wanted)
+            var outcome = await agent.SendAsync(call, edge, Targets.Http2, ct);
+            // A call cut in flight by the revocation is a refusal as much as a denied one.
+            if (outcome == wanted || (wanted == Outcome.RpcError && outcome == Outcome.Cut))
             {
                 return Stopwatch.GetTimestamp();
             }

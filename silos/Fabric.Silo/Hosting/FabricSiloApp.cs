@@ -11,11 +11,13 @@ public static class FabricSiloApp
         builder.AddServiceDefaults();
         builder.AddFabricSilo();
         builder.AddFabricApi();
+        builder.AddFabricOpenApi();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapFabricApi();
+        app.MapFabricOpenApi();
         return app;
     }
 }
