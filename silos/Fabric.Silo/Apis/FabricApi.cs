@@ -53,6 +53,7 @@ public static class FabricApi
         admin.MapToolLockApi();
         admin.MapApprovalsApi();
         admin.MapPoliciesApi();
+        admin.MapReplayApi();
         admin.MapWorkloadsApi();
         admin.MapSvidsApi();
         admin.MapEdgesApi();

@@ -152,7 +152,7 @@ internal static class PoliciesApi
         return errors;
     }
 
-    private static PolicyDocument ToDocument(string name, PutPolicyRequest body) => new(
+    internal static PolicyDocument ToDocument(string name, PutPolicyRequest body) => new(
         name,
         body.Subjects!,
         [.. body.Rules!.Select(r => new PolicyRule(

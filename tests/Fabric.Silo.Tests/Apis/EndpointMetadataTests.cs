@@ -18,7 +18,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
         "PutSecret", "ListSecrets", "DeleteSecret",
         "PutServer", "ListServers", "GetServer", "GetCredential", "RotateCredential", "DeleteServer", "GetToolLock", "ApproveTools", "AttestAnnotations", "RemoveAttestation",
         "ListApprovals", "GetApproval", "ApproveCall", "DenyCall",
-        "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy",
+        "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy", "ReplayPolicies",
         "PutEgressTarget", "ListEgressTargets", "GetEgressTarget", "DeleteEgressTarget",
         "GetWorkload", "PutWorkload",
         "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "QueryAudit", "VerifyAudit", "GetTrustBundle",
