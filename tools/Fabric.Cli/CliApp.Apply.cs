@@ -8,7 +8,7 @@ namespace Fabric.Cli;
 public static partial class CliApp
 {
     /// <summary>What the API adds to an object that is not part of what is PUT (left out of export, ignored by the diff).</summary>
-    private static readonly HashSet<string> OutputOnly = new(StringComparer.Ordinal) { "name", "revision", "version", "updatedAt", "createdAt" };
+    private static readonly HashSet<string> OutputOnly = new(StringComparer.Ordinal) { "name", "revision", "version", "updatedAt", "createdAt", "isLaunched" };
 
     private static string PathOf(string kind, string name) => kind switch
     {

@@ -52,6 +52,7 @@ public sealed record YamlError(int Document, int Line, string Field, string Mess
 public static class YamlDocuments
 {
     private static readonly Regex Integer = new(@"^[-+]?[0-9]+$", RegexOptions.CultureInvariant);
+    private static readonly Regex PlainKey = new(@"^[A-Za-z_][A-Za-z0-9_-]*$", RegexOptions.CultureInvariant);
     private static readonly Regex Float = new(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant);
 
     public static (List<FabricDocument> Documents, List<YamlError> Errors) Parse(string text)
@@ -261,7 +262,7 @@ public static class YamlDocuments
             case JsonObject obj when obj.Count > 0:
                 foreach (var (key, value) in obj)
                 {
-                    text.Append('\n').Append(indent).Append(Quote(key)).Append(':');
+                    text.Append('\n').Append(indent).Append(PlainKey.IsMatch(key) ? key : Quote(key)).Append(':');
                     WriteNode(text, value, depth + 1);
                 }
                 break;

@@ -35,7 +35,9 @@ public sealed record EgressTargetDefinition(
 }
 
 /// <summary>The body of <c>PUT /v1/egress/{name}</c>.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record EgressTargetInput(string? Upstream, CredentialBindingInput? Credential = null, EgressTlsInput? Tls = null);
 
 /// <summary>The <c>tls</c> object of an egress target.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record EgressTlsInput(string? CaFile);

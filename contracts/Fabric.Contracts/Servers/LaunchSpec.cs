@@ -33,6 +33,7 @@ public sealed record LaunchSpec(
 }
 
 /// <summary>The <c>launch</c> object of <c>PUT /v1/servers/{name}</c>.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record LaunchInput(
     string? Command,
     string[]? Args = null,

@@ -1,6 +1,7 @@
 namespace Fabric.Contracts.Servers;
 
 /// <summary>The body of <c>PUT /v1/servers/{name}</c>, bound straight from JSON (all fields nullable so validation, not the binder, reports what is missing).</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record McpServerInput(
     string? Upstream,
     string? Identity = null,
@@ -18,6 +19,7 @@ public sealed record McpServerInput(
 }
 
 /// <summary>The <c>credential</c> object of <see cref="McpServerInput"/>; which references apply depends on the source.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record CredentialBindingInput(
     string? Source,
     string? Ref,
@@ -43,4 +45,5 @@ public sealed record CredentialBindingInput(
 }
 
 /// <summary>The <c>credential.inject</c> object: the header to set and its format with <c>{secret}</c>.</summary>
+[System.Text.Json.Serialization.JsonUnmappedMemberHandling(System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow)]
 public sealed record InjectSpecInput(string? Header, string? Format);

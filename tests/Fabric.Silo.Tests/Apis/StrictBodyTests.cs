@@ -85,6 +85,20 @@ public sealed class StrictBodyTests(SiloApiFixture fixture)
         await FieldErrorAsync(response, field);
     }
 
+    [Theory]
+    // A misspelt "identity" silently dropped would register a server without its pinned upstream identity.
+    [InlineData("/v1/servers/", """{"upstream":"https://x.example.com/mcp","identiy":"spiffe://fabric.local/mcp/x"}""", "identiy")]
+    [InlineData("/v1/servers/", """{"upstream":"https://x.example.com/mcp","credential":{"source":"local","ref":"k","perWorkloads":true,"inject":{"header":"A","format":"{secret}"}}}""", "credential.perWorkloads")]
+    [InlineData("/v1/servers/", """{"upstream":"https://x.example.com/mcp","identity":"spiffe://fabric.local/mcp/a","Identity":"spiffe://fabric.local/mcp/b"}""", "Identity")]
+    [InlineData("/v1/servers/", """{"upstream":"https://x.example.com/mcp","credential":{"source":"local","ref":"k","inject":{"header":"A","format":"{secret}","prefix":"x"}}}""", "credential.inject.prefix")]
+    [InlineData("/v1/servers/", """{"launch":{"command":"dotnet","args":[],"environment":{"K":"v"}}}""", "launch.environment")]
+    [InlineData("/v1/egress/", """{"upstream":"https://api.example.com","tls":{"caFile":"/x","insecure":true}}""", "tls.insecure")]
+    public async Task An_unknown_server_or_egress_member_is_a_400_naming_it(string path, string body, string field)
+    {
+        using var response = await fixture.Admin.SendAsync(Request("PUT", path + SiloApiFixture.Unique("unknown"), body));
+        await FieldErrorAsync(response, field);
+    }
+
     [Fact]
     public async Task Numbers_as_numbers_and_enums_as_strings_are_still_accepted()
     {
