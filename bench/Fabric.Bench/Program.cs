@@ -144,6 +144,20 @@ try
     var (scale, scaleThroughput) = await new ScaleProbe(fabric, cpu).RunAsync(options.ScaleWorkloads, ct);
     results.Add(scaleThroughput);
 
+    // The posture report (issue 13 §5) with the scale probe's workloads active and the run's audit behind it.
+    var postureTimes = new List<double>();
+    for (var i = 0; i < 5; i++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var posture = await fabric.Admin.GetAsync("/v1/posture", ct);
+        posture.EnsureSuccessStatusCode();
+        await posture.Content.ReadAsStringAsync(ct);
+        postureTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+    notes.Add($"posture report (GET /v1/posture) with {options.ScaleWorkloads} workload grains active and up to 10 000 audit records read: "
+        + $"median {postureTimes.Order().ElementAt(2):0} ms, max {postureTimes.Max():0} ms over 5 requests");
+    Progress(notes[^1]);
+
     notes.AddRange(results.Where(r => r.Load.Note is not null).Select(r => $"{r.Name}: {r.Load.Note}"));
     if (options.Quick)
     {

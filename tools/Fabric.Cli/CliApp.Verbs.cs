@@ -369,6 +369,24 @@ public static partial class CliApp
         return command;
     }
 
+    private static Command PostureCommand(CliIo io, Globals g)
+    {
+        var command = new Command("posture", "Security findings over the fabric's state and recent audit, with fixes and OWASP NHI / NIST SP 800-207 items");
+        command.SetAction(With(io, g, async (s, _, ct) => await s.PrintAsync(await s.Api.GetAsync("v1/posture", ct), (console, report) =>
+        {
+            var findings = Items(report, "findings");
+            console.MarkupLineInterpolated($"{findings.Length} finding(s) over the fabric's state and {Text(report, "auditRecordsRead")} recent audit records.");
+            Table(console, findings.Select(f => JsonSerializer.SerializeToElement(new
+            {
+                severity = Text(f, "severity"),
+                title = Text(f, "title"),
+                objects = Text(f, "objects"),
+                fix = Text(f, "fix"),
+            })), ("Severity", "severity"), ("Finding", "title"), ("Objects", "objects"), ("Fix", "fix"));
+        })));
+        return command;
+    }
+
     private static Command LeaseCommand(CliIo io, Globals g)
     {
         var server = new Argument<string>("server") { Description = "The MCP server" };

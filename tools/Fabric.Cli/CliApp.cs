@@ -44,7 +44,7 @@ public static partial class CliApp
     private static IEnumerable<Command> Commands(CliIo io, Globals g) =>
     [
         LoginCommand(io, g), StatusCommand(io, g), ServerCommand(io, g), PolicyCommand(io, g), SecretCommand(io, g), DecideCommand(io, g),
-        AuditCommand(io, g), ApprovalsCommand(io, g), ToolsCommand(io, g), SvidCommand(io, g), LeaseCommand(io, g), ApplyCommand(io, g), ExportCommand(io, g),
+        AuditCommand(io, g), ApprovalsCommand(io, g), ToolsCommand(io, g), SvidCommand(io, g), LeaseCommand(io, g), ApplyCommand(io, g), ExportCommand(io, g), PostureCommand(io, g),
     ];
 
     /// <summary>The resolved connection of one invocation.</summary>

@@ -54,6 +54,7 @@ public static class FabricApi
         admin.MapApprovalsApi();
         admin.MapPoliciesApi();
         admin.MapReplayApi();
+        admin.MapPostureApi();
         admin.MapWorkloadsApi();
         admin.MapSvidsApi();
         admin.MapEdgesApi();

@@ -21,7 +21,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
         "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy", "ReplayPolicies",
         "PutEgressTarget", "ListEgressTargets", "GetEgressTarget", "DeleteEgressTarget",
         "GetWorkload", "PutWorkload",
-        "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "QueryAudit", "VerifyAudit", "GetTrustBundle",
+        "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "GetPosture", "QueryAudit", "VerifyAudit", "GetTrustBundle",
     ];
 
     [Fact]

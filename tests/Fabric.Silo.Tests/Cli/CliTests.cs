@@ -201,6 +201,15 @@ public sealed class CliTests(SiloApiFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Posture_prints_the_findings()
+    {
+        var run = await RunAsync("posture");
+        Assert.Equal(ExitCodes.Ok, run.Exit);
+        Assert.Matches(@"^\d+ finding\(s\) over the fabric's state and \d+ recent audit records\.", run.Out);
+        Assert.Matches(@"Severity\s+Finding\s+Objects\s+Fix", run.Out);
+    }
+
+    [Fact]
     public async Task Audit_tail_and_approvals_ls_print_tables()
     {
         var audit = await RunAsync("audit", "tail", "--limit", "5");
