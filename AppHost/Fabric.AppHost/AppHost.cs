@@ -27,6 +27,16 @@ if (RedisCluster.IsSelected(builder.Configuration))
 var silo = builder.AddProject<Projects.Fabric_Silo>("silo", launchProfileName: null)
     .WithHttpEndpoint(port: 5080, name: "http", isProxied: false)
     .WithHttpHealthCheck("/health")
+    // The management API's reference page and OpenAPI document, as links on the silo in the dashboard (issue 13 §6).
+    .WithUrls(context =>
+    {
+        if (context.GetEndpoint("http") is not { } http)
+        {
+            return;
+        }
+        context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url + "/scalar/", DisplayText = "API reference (Scalar)", Endpoint = http });
+        context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url + "/openapi/v1.json", DisplayText = "OpenAPI document", Endpoint = http });
+    })
     .WithEnvironment("FABRIC_ADMIN_TOKEN", adminToken);
 
 // isProxied: false so the agent's TLS handshake (client certificate included) reaches the edge's
