@@ -42,15 +42,30 @@ public sealed class TaskBindingTests(FabricFixture fabric)
         return (response.StatusCode, JsonDocument.Parse(McpClients.MessageOf(text)).RootElement.Clone());
     }
 
+    /// <summary>The tasks upstream, the agent that creates tasks on it, and another agent allowed on the same server.</summary>
+    private sealed record Parties(HostileUpstream Upstream, Scenario Owner, Scenario Other, HttpClient OwnerHttp, HttpClient OtherHttp, Uri Endpoint) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            OwnerHttp.Dispose();
+            OtherHttp.Dispose();
+            await Upstream.DisposeAsync();
+        }
+    }
+
+    private async Task<Parties> PartiesAsync()
+    {
+        var upstream = await HostileUpstream.StartAsync(Respond);
+        var owner = await Scenario.CreateAsync(fabric, s => [new { server = s, effect = "allow", tools = new[] { "echo" } }], upstream.Endpoint);
+        var other = await Scenario.CreateAsync(fabric, _ => [new { server = owner.Server, effect = "allow", tools = new[] { "echo" } }]);
+        return new Parties(upstream, owner, other, fabric.AgentHttpClient(owner.Certificate), fabric.AgentHttpClient(other.Certificate), fabric.McpUrl(owner.Server));
+    }
+
     [Fact]
     public async Task A_task_is_its_creators_and_no_one_elses()
     {
-        await using var upstream = await HostileUpstream.StartAsync(Respond);
-        var owner = await Scenario.CreateAsync(fabric, s => [new { server = s, effect = "allow", tools = new[] { "echo" } }], upstream.Endpoint);
-        var other = await Scenario.CreateAsync(fabric, _ => [new { server = owner.Server, effect = "allow", tools = new[] { "echo" } }]);
-        using var ownerHttp = fabric.AgentHttpClient(owner.Certificate);
-        using var otherHttp = fabric.AgentHttpClient(other.Certificate);
-        var endpoint = fabric.McpUrl(owner.Server);
+        await using var parties = await PartiesAsync();
+        var (upstream, owner, other, ownerHttp, otherHttp, endpoint) = parties;
         var taskId = _nextTaskId;
 
         var (created, createdBody) = await PostAsync(ownerHttp, endpoint, TaskCall(), "tools/call", "echo");
@@ -83,12 +98,8 @@ public sealed class TaskBindingTests(FabricFixture fabric)
     [Fact]
     public async Task An_upstream_handing_out_a_task_id_bound_to_another_identity_never_reaches_the_agent()
     {
-        await using var upstream = await HostileUpstream.StartAsync(Respond);
-        var owner = await Scenario.CreateAsync(fabric, s => [new { server = s, effect = "allow", tools = new[] { "echo" } }], upstream.Endpoint);
-        var other = await Scenario.CreateAsync(fabric, _ => [new { server = owner.Server, effect = "allow", tools = new[] { "echo" } }]);
-        using var ownerHttp = fabric.AgentHttpClient(owner.Certificate);
-        using var otherHttp = fabric.AgentHttpClient(other.Certificate);
-        var endpoint = fabric.McpUrl(owner.Server);
+        await using var parties = await PartiesAsync();
+        var (upstream, owner, other, ownerHttp, otherHttp, endpoint) = parties;
 
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(ownerHttp, endpoint, TaskCall(), "tools/call", "echo")).Status);
         // The same id again, for another identity: the upstream would hand it the owner's task.
