@@ -43,7 +43,12 @@ internal static class ResponseFilters
             if (exchange.ToolLock is { Mode: not ToolLockMode.Off } view && toolLocks is not null)
             {
                 // A locked server: items whose definition is not the approved one are held back too, and what it listed is recorded.
-                exchange.Observed = new Fabric.Edge.Policy.ToolLockObservation { Partial = buffer.WrittenSpan.IndexOf("\"nextCursor\""u8) >= 0 };
+                exchange.Observed = new Fabric.Edge.Policy.ToolLockObservation
+                {
+                    Partial = buffer.WrittenSpan.IndexOf("\"nextCursor\""u8) >= 0,
+                    RequestCursor = ListPaging.RequestCursorOf(exchange.MessageBytes.Span),
+                    NextCursor = ListPaging.NextCursorOf(buffer.WrittenSpan),
+                };
                 stats = ListResultFilter.Filter(buffer.WrittenSpan, context.Response.ContentType, toolLocks.Filter(view, exchange.Observed, visible), filtered);
             }
             else

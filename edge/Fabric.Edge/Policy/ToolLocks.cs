@@ -15,8 +15,14 @@ internal sealed class ToolLockObservation
 {
     public Dictionary<LockedList, List<LockedItem>> Lists { get; } = [];
 
-    /// <summary>One page of a longer list: not the whole set, so not reported (it would read as removals).</summary>
+    /// <summary>One page of a longer list: not the whole set on its own (reported once the last page of the chain is seen).</summary>
     public bool Partial { get; set; }
+
+    /// <summary>The <c>params.cursor</c> the request asked for (null: the first page).</summary>
+    public string? RequestCursor { get; set; }
+
+    /// <summary>The answer's <c>result.nextCursor</c> (null: the last page).</summary>
+    public string? NextCursor { get; set; }
 }
 
 /// <summary>
@@ -28,9 +34,18 @@ internal sealed class ToolLockObservation
 /// approves the first sight, later changes are held back until an admin approves them. The lock also carries the
 /// tool annotations the operator attested (issue 12 §2), which rules on annotations match, in every mode.
 /// </summary>
-internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry, ILogger<ToolLocks> logger)
+internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry, TimeProvider time, ILogger<ToolLocks> logger)
 {
     private readonly ConcurrentDictionary<(string Server, LockedList List), string> _reported = new();
+
+    /// <summary>A paged list being read by one caller: the items so far and the cursor its next page must ask for.</summary>
+    private sealed record Pages(string NextCursor, Dictionary<LockedList, List<LockedItem>> Items, DateTimeOffset Started);
+
+    private readonly ConcurrentDictionary<(string Server, string Workload, string Method), Pages> _pages = new();
+
+    /// <summary>At most this many items are gathered from one paged list (a longer one is never reported whole).</summary>
+    internal const int MaxPagedItems = 10_000;
+    private static readonly TimeSpan PagesLifetime = TimeSpan.FromMinutes(2);
 
     /// <summary>Loads the lock for the messages it bears on; the cluster unreachable → 503, fail closed.</summary>
     public async ValueTask<bool> LoadAsync(McpExchange exchange)
@@ -108,11 +123,11 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
     /// <summary>Reports what the answer held, list by list, when it differs from this edge's last report; never faults.</summary>
     public async Task ReportAsync(McpExchange exchange)
     {
-        if (exchange.Observed is not { Partial: false } observed || exchange.Server is not { } server)
+        if (exchange.Observed is not { } page || exchange.Server is not { } server || Whole(exchange, page) is not { } lists)
         {
             return;
         }
-        foreach (var (list, items) in observed.Lists)
+        foreach (var (list, items) in lists)
         {
             var digest = LockDigest.OfSet(items);
             if (_reported.TryGetValue((server.Name, list), out var last) && last == digest)
@@ -123,12 +138,65 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
             {
                 await cache.ObserveToolsAsync(server.Name, list, items);
                 _reported[(server.Name, list)] = digest;
+                Reported?.Invoke(server.Name, list);
             }
             catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
             {
                 LogReportFailed(logger, server.Name, list, ex.Message);
             }
         }
+    }
+
+    /// <summary>Raised once a list was reported to its lock (and the lock's new view is in the edge's cache): tests await it.</summary>
+    internal event Action<string, LockedList>? Reported;
+
+    /// <summary>
+    /// The whole set once it is known: a list answered in one page, or the last page of a chain of pages the same caller
+    /// read in order (each page asked with the cursor the previous one returned), joined. Null while pages are missing.
+    /// </summary>
+    private Dictionary<LockedList, List<LockedItem>>? Whole(McpExchange exchange, ToolLockObservation page)
+    {
+        var key = (exchange.ServerName, exchange.Workload?.ToString() ?? "", exchange.Message?.Method ?? "");
+        var now = time.GetUtcNow();
+        Dictionary<LockedList, List<LockedItem>> items;
+        var started = now;
+        if (page.RequestCursor is null)
+        {
+            items = [];
+        }
+        else if (_pages.TryRemove(key, out var chain) && chain.NextCursor == page.RequestCursor && now - chain.Started < PagesLifetime)
+        {
+            items = chain.Items;
+            started = chain.Started;
+        }
+        else
+        {
+            return null; // a page out of any chain this edge followed: not the whole set
+        }
+        foreach (var (list, seen) in page.Lists)
+        {
+            (items.TryGetValue(list, out var gathered) ? gathered : items[list] = []).AddRange(seen);
+        }
+        if (items.Values.Sum(l => l.Count) > MaxPagedItems)
+        {
+            return null;
+        }
+        if (page.NextCursor is { } next)
+        {
+            _pages[key] = new Pages(next, items, started);
+            if (_pages.Count > 10_000)
+            {
+                foreach (var (stale, old) in _pages)
+                {
+                    if (now - old.Started >= PagesLifetime)
+                    {
+                        _pages.TryRemove(stale, out _);
+                    }
+                }
+            }
+            return null;
+        }
+        return items;
     }
 
     [LoggerMessage(EventId = 2320, Level = LogLevel.Warning, Message = "The {List} of {Server} could not be reported to its tool lock: {Error}")]
