@@ -40,6 +40,11 @@ internal sealed partial class McpForwarder(
         using var buffer = exchange.BufferResponse ? new BoundedBufferStream(options.Value.MaxListResponseBytes) : null;
         var redacting = buffer is null && !needles.IsEmpty ? new RedactingStream(original.Stream, needles) : null;
         Stream? sink = (Stream?)buffer ?? redacting;
+        if (buffer is null && !exchange.IsEgress && server.ToolLock != ToolLockMode.Off)
+        {
+            // A locked server's own word that a list changed (issue 12 §1), on the way to the agent.
+            sink = new ListChangedScanner(sink ?? original.Stream, list => toolLocks.Signal(server.Name, list));
+        }
         if (sink is not null)
         {
             context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(sink, original));

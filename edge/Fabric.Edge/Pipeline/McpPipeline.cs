@@ -138,7 +138,7 @@ internal sealed class McpPipeline(
             return;
         }
         var (decision, serverLevel) = EdgePolicy.Decide(exchange);
-        if (decision.Allowed && ToolLocks.Deny(exchange) is { } held)
+        if (decision.Allowed && toolLocks.Deny(exchange) is { } held)
         {
             decision = held;
         }

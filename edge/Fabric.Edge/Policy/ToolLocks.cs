@@ -75,16 +75,44 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
 
     private static bool BearsOn(string method) => method is "tools/call" or "prompts/get" or "tools/list" or "prompts/list" or "resources/templates/list";
 
-    /// <summary>The lock's denial of an allowed call, or null.</summary>
-    public static Decision? Deny(McpExchange exchange)
+    /// <summary>
+    /// The lock's denial of an allowed call, or null: the tool's latest definition is not the approved one, or the
+    /// server said its list changed and this edge has not seen the new list yet (it cannot know which tool changed).
+    /// </summary>
+    public Decision? Deny(McpExchange exchange)
     {
         if (exchange.ToolLock is not { } view || exchange.Message is not { Name: { } name, Method: { } method })
         {
             return null;
         }
         LockedList? list = method switch { "tools/call" => LockedList.Tools, "prompts/get" => LockedList.Prompts, _ => null };
-        return list is { } locked && !view.Admits(locked, name) ? Decision.Deny(ReasonCodes.ToolDefinitionChanged, exchange.Grant.Version) : null;
+        if (list is not { } locked)
+        {
+            return null;
+        }
+        return !view.Admits(locked, name) || (view.Mode != ToolLockMode.Off && _signalled.ContainsKey((exchange.ServerName, locked)))
+            ? Decision.Deny(ReasonCodes.ToolDefinitionChanged, exchange.Grant.Version)
+            : null;
     }
+
+    /// <summary>Lists whose server said they changed (list_changed) and whose new contents this edge has not seen yet.</summary>
+    private readonly ConcurrentDictionary<(string Server, LockedList List), DateTimeOffset> _signalled = new();
+
+    /// <summary>
+    /// The server said a list changed (<c>notifications/…/list_changed</c> in one of its answers): until a whole new list
+    /// is seen through this edge, calls to that list's items are held (<c>tool-definition-changed</c>), and that list is
+    /// reported to the lock whatever this edge reported before.
+    /// </summary>
+    public void Signal(string server, LockedList list)
+    {
+        _signalled[(server, list)] = time.GetUtcNow();
+        _reported.TryRemove((server, list), out _);
+        telemetry.ToolsHeld.Add(1);
+        LogSignalled(logger, server, list);
+    }
+
+    [LoggerMessage(EventId = 2321, Level = LogLevel.Information, Message = "{Server} said its {List} changed: calls to it are held until its new list is seen")]
+    private static partial void LogSignalled(ILogger logger, string server, LockedList list);
 
     /// <summary>
     /// The list filter of a locked server's answer: what the policy shows, of which only items whose definition is the
@@ -129,6 +157,8 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
         }
         foreach (var (list, items) in lists)
         {
+            // The whole new list is seen: what the signal held back is decided by the lock again.
+            _signalled.TryRemove((server.Name, list), out _);
             var digest = LockDigest.OfSet(items);
             if (_reported.TryGetValue((server.Name, list), out var last) && last == digest)
             {
