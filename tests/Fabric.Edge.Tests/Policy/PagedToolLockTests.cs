@@ -3,7 +3,6 @@ using Fabric.Contracts.Policy;
 using Fabric.Edge.Tests.EndToEnd;
 using Fabric.Edge.Tests.Fixtures;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Fabric.Edge.Tests.Policy;
 
@@ -37,25 +36,11 @@ public sealed class PagedToolLockTests(FabricFixture fabric)
         await HostileUpstream.WriteAsync(context, $$"""{"jsonrpc":"2.0","id":{{id}},"result":{{result}}}""", "application/json");
     }
 
-    private static async Task<JsonElement> PostAsync(HttpClient http, Uri endpoint, string method, string members, string? name = null)
-    {
-        using var response = await McpClients.PostAsync(http, endpoint, McpClients.StatelessRequest(1, method, members), McpClients.StatelessHeaders(method, name));
-        return JsonDocument.Parse(McpClients.MessageOf(await response.Content.ReadAsStringAsync())).RootElement.Clone();
-    }
-
     private static async Task<string[]> ListAllAsync(HttpClient http, Uri endpoint)
     {
-        var first = await PostAsync(http, endpoint, "tools/list", "");
-        var second = await PostAsync(http, endpoint, "tools/list", "\"cursor\":\"page-2\"");
+        var first = await LockedServerCalls.PostAsync(http, endpoint, "tools/list", "");
+        var second = await LockedServerCalls.PostAsync(http, endpoint, "tools/list", "\"cursor\":\"page-2\"");
         return [.. new[] { first, second }.SelectMany(p => p.GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!))];
-    }
-
-    private static async Task<string> CallAsync(HttpClient http, Uri endpoint, string tool)
-    {
-        var answer = await PostAsync(http, endpoint, "tools/call", $"\"name\":\"{tool}\",\"arguments\":{{}}", tool);
-        return answer.TryGetProperty("error", out var error)
-            ? error.GetProperty("data").GetProperty("reason").GetString()!
-            : answer.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString()!;
     }
 
     [Fact]
@@ -66,21 +51,7 @@ public sealed class PagedToolLockTests(FabricFixture fabric)
         using var http = fabric.AgentHttpClient(scenario.Certificate);
         var endpoint = fabric.McpUrl(scenario.Server);
 
-        var locks = fabric.EdgeApp.Services.GetRequiredService<Fabric.Edge.Policy.ToolLocks>();
-        Task ReportedAsync()
-        {
-            var reported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnReported(string server, Fabric.Contracts.Servers.LockedList _)
-            {
-                if (server == scenario.Server)
-                {
-                    locks.Reported -= OnReported;
-                    reported.TrySetResult();
-                }
-            }
-            locks.Reported += OnReported;
-            return reported.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        }
+        Task ReportedAsync() => LockedServerCalls.ReportedAsync(fabric, scenario.Server);
 
         var firstReport = ReportedAsync();
         Assert.Equal(["alpha", "beta"], await ListAllAsync(http, endpoint));
@@ -96,7 +67,7 @@ public sealed class PagedToolLockTests(FabricFixture fabric)
         var driftReport = ReportedAsync();
         Assert.Equal(["alpha"], await ListAllAsync(http, endpoint));   // beta changed: held back, out of the list
         await driftReport;
-        Assert.Equal(ReasonCodes.ToolDefinitionChanged, await CallAsync(http, endpoint, "beta"));
-        Assert.Equal("ran alpha", await CallAsync(http, endpoint, "alpha"));  // unchanged tools keep working
+        Assert.Equal(ReasonCodes.ToolDefinitionChanged, await LockedServerCalls.CallAsync(http, endpoint, "beta"));
+        Assert.Equal("ran alpha", await LockedServerCalls.CallAsync(http, endpoint, "alpha"));  // unchanged tools keep working
     }
 }
