@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using Fabric.Edge.Mcp;
 
 namespace Fabric.Edge.Filters;
 
@@ -24,32 +24,19 @@ internal static class ListPaging
         }
     }
 
-    /// <summary><c>result.nextCursor</c> of a list answer (JSON, or the last message of an SSE answer), or null (the last page).</summary>
+    /// <summary>
+    /// <c>result.nextCursor</c> of a list answer (JSON, or the last message of an SSE answer), or null (the last page).
+    /// An answer that does not mention <c>nextCursor</c> at all is not parsed.
+    /// </summary>
     public static string? NextCursorOf(ReadOnlySpan<byte> answer)
     {
-        var json = answer;
-        if (answer.StartsWith("event:"u8) || answer.StartsWith("data:"u8) || answer.StartsWith("id:"u8))
-        {
-            var last = Encoding.UTF8.GetString(answer).Split('\n').LastOrDefault(l => l.StartsWith("data:", StringComparison.Ordinal));
-            if (last is null)
-            {
-                return null;
-            }
-            json = Encoding.UTF8.GetBytes(last[5..].Trim());
-        }
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            using var document = JsonDocument.ParseValue(ref reader);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object
-                && result.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String
-                ? next.GetString()
-                : null;
-        }
-        catch (JsonException)
+        if (answer.IndexOf("\"nextCursor\""u8) < 0)
         {
             return null;
         }
+        using var document = AnswerMessage.ParseResult(answer, out var result);
+        return document is not null && result.TryGetProperty("nextCursor", out var next) && next.ValueKind == JsonValueKind.String
+            ? next.GetString()
+            : null;
     }
 }

@@ -45,7 +45,6 @@ internal static class ResponseFilters
                 // A locked server: items whose definition is not the approved one are held back too, and what it listed is recorded.
                 exchange.Observed = new Fabric.Edge.Policy.ToolLockObservation
                 {
-                    Partial = buffer.WrittenSpan.IndexOf("\"nextCursor\""u8) >= 0,
                     RequestCursor = ListPaging.RequestCursorOf(exchange.MessageBytes.Span),
                     NextCursor = ListPaging.NextCursorOf(buffer.WrittenSpan),
                 };

@@ -105,9 +105,8 @@ internal sealed partial class McpForwarder(
             await FailedAsync(exchange, error);
             return;
         }
-        if (buffer is not null && exchange.TaskRequested && await BindTaskAsync(exchange, buffer) is { } unbound)
+        if (buffer is not null && exchange.TaskRequested && !await BindTaskAsync(exchange, buffer))
         {
-            await unbound;
             return;
         }
         if (buffer is not null && await ResponseFilters.WriteBufferedAsync(exchange, buffer, toolLocks) is { } refused)
@@ -149,20 +148,25 @@ internal sealed partial class McpForwarder(
             : $"The upstream of '{exchange.Server.Name}' could not be reached.");
     }
 
-    /// <summary>Binds a created task's id to the caller; the refusal to write instead of the answer, or null.</summary>
-    private async Task<Task?> BindTaskAsync(McpExchange exchange, BoundedBufferStream buffer)
+    /// <summary>Binds a created task's id to the caller; false when the answer was refused instead (written here).</summary>
+    private async Task<bool> BindTaskAsync(McpExchange exchange, BoundedBufferStream buffer)
     {
+        bool bound;
         try
         {
-            return await tasks.BindAsync(exchange, buffer.WrittenSpan)
-                ? null
-                : RefuseAsync(exchange, ReasonCodes.TaskBindingMismatch, "The upstream created a task id the fabric had bound to another identity.");
+            bound = await tasks.BindAsync(exchange, buffer.WrittenSpan);
         }
         catch (Exception ex) when (Fabric.Hosting.ClusterCalls.IsClusterFault(ex))
         {
             exchange.Refuse(ReasonCodes.PolicyUnavailable);
-            return Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not bind the task to its creator; its answer is withheld.");
+            await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not bind the task to its creator; its answer is withheld.");
+            return false;
         }
+        if (!bound)
+        {
+            await RefuseAsync(exchange, ReasonCodes.TaskBindingMismatch, "The upstream created a task id the fabric had bound to another identity.");
+        }
+        return bound;
     }
 
     private static Task RefuseAsync(McpExchange exchange, string reason, string detail)

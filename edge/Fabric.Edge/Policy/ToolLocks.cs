@@ -15,13 +15,10 @@ internal sealed class ToolLockObservation
 {
     public Dictionary<LockedList, List<LockedItem>> Lists { get; } = [];
 
-    /// <summary>One page of a longer list: not the whole set on its own (reported once the last page of the chain is seen).</summary>
-    public bool Partial { get; set; }
-
     /// <summary>The <c>params.cursor</c> the request asked for (null: the first page).</summary>
     public string? RequestCursor { get; set; }
 
-    /// <summary>The answer's <c>result.nextCursor</c> (null: the last page).</summary>
+    /// <summary>The answer's <c>result.nextCursor</c> (null: the last page); a page with one is not the whole set on its own.</summary>
     public string? NextCursor { get; set; }
 }
 

@@ -78,38 +78,11 @@ internal sealed class TaskOwnership(EdgeCache cache)
     /// <summary><c>result.task.taskId</c> of a JSON answer, or of the last JSON-RPC message of an SSE answer.</summary>
     internal static string? CreatedTaskIdOf(ReadOnlySpan<byte> answer)
     {
-        var json = answer;
-        if (answer.StartsWith("event:"u8) || answer.StartsWith("data:"u8) || answer.StartsWith("id:"u8))
-        {
-            // SSE: the answer is the last data line that parses (progress notifications come before it).
-            string? last = null;
-            foreach (var line in System.Text.Encoding.UTF8.GetString(answer).Split('\n'))
-            {
-                if (line.StartsWith("data:", StringComparison.Ordinal))
-                {
-                    last = line[5..].Trim();
-                }
-            }
-            if (last is null)
-            {
-                return null;
-            }
-            json = System.Text.Encoding.UTF8.GetBytes(last);
-        }
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            using var document = JsonDocument.ParseValue(ref reader);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Object
-                && result.TryGetProperty("task", out var task) && task.ValueKind == JsonValueKind.Object
-                && task.TryGetProperty("taskId", out var id) && id.ValueKind == JsonValueKind.String && id.GetString() is { Length: > 0 and <= 256 } taskId
-                ? taskId
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        using var document = AnswerMessage.ParseResult(answer, out var result);
+        return document is not null
+            && result.TryGetProperty("task", out var task) && task.ValueKind == JsonValueKind.Object
+            && task.TryGetProperty("taskId", out var id) && id.ValueKind == JsonValueKind.String && id.GetString() is { Length: > 0 and <= 256 } taskId
+            ? taskId
+            : null;
     }
 }
