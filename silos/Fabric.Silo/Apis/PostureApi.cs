@@ -57,7 +57,7 @@ internal static partial class PostureApi
         var catalog = new PolicyCatalog(0, policies.Select(p => p.Policy));
 
         // Default-deny coverage: policies that grant a whole trust domain, or every tool of a server.
-        var broadSubjects = policies.Where(p => p.Policy.Subjects.Any(s => s.EndsWith("/*", StringComparison.Ordinal) && s.Count(c => c == '/') <= 3 || s.EndsWith("/**", StringComparison.Ordinal))).Select(p => p.Policy.Name).ToList();
+        var broadSubjects = policies.Where(p => p.Policy.Subjects.Any(s => (s.EndsWith("/*", StringComparison.Ordinal) && s.Count(c => c == '/') <= 3) || s.EndsWith("/**", StringComparison.Ordinal))).Select(p => p.Policy.Name).ToList();
         Add(findings, "broad-subjects", "high", "Policies grant a whole trust domain (or a whole path tree) at once", broadSubjects,
             "Name the workloads (or a narrow path) the policy is for; every new identity in the domain gets these grants today.", Overprivileged, LeastPrivilege);
         var everyTool = policies.Where(p => p.Policy.Rules.Any(r => r is { Effect: PolicyEffect.Allow, IsEgress: false }
@@ -128,7 +128,7 @@ internal static partial class PostureApi
             "Rotate the CA (POST /v1/ca:rotate): edges and silos move to the new root without downtime.", Improve);
 
         // From the audit: workloads calling without any policy, and policies no call used for a while.
-        var records = await LatestAsync(grains, MaxAuditRecords);
+        var records = await AuditReading.LatestAsync(grains, MaxAuditRecords);
         var ungoverned = records.Where(r => r.Kind is null && SpiffeId.TryParse(r.Workload, out var id) && !id.IsReserved && catalog.RulesFor(id, r.Server).Count == 0)
             .Select(r => r.Workload).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         Add(findings, "ungoverned-workload", "low", "Workloads seen calling with no policy for the server they called (denied by default)", ungoverned,
@@ -156,19 +156,5 @@ internal static partial class PostureApi
         {
             findings.Add(new Finding(id, severity, title, objects, fix, frameworks));
         }
-    }
-
-    private static async Task<List<AuditRecord>> LatestAsync(IGrainFactory grains, int limit)
-    {
-        var records = new List<AuditRecord>();
-        string? cursor = null;
-        do
-        {
-            var page = await grains.Audit().QueryAsync(new AuditQuery(null, null, null, Math.Min(1000, limit - records.Count), cursor));
-            records.AddRange(page.Records);
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null && records.Count < limit);
-        return records;
     }
 }

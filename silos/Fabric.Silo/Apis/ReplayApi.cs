@@ -93,7 +93,8 @@ internal static class ReplayApi
         var catalog = new PolicyCatalog(version + 1,
             current.Select(p => p.Policy).Where(p => !removed.Contains(p.Name) && !replaced.Contains(p.Name)).Concat(candidates));
 
-        var records = await LatestCallsAsync(grains, limit);
+        // MCP calls only: egress calls, tool drift and approval events are not replayed.
+        var records = await AuditReading.LatestAsync(grains, limit, r => r.Kind is null);
         var enabled = new Dictionary<string, bool>(StringComparer.Ordinal);
         var flips = new List<Flip>();
         var skipped = 0;
@@ -124,21 +125,6 @@ internal static class ReplayApi
                 was ? "allow" : "deny", record.Reason, decision.Allowed ? "allow" : "deny", decision.Reason, decision.Policy, decision.Rule, dependsOnArguments));
         }
         return TypedResults.Ok(new ReplayResult(records.Count - skipped, skipped, flips));
-    }
-
-    /// <summary>The newest <paramref name="limit"/> MCP call records (egress calls, tool drift and approval events left out).</summary>
-    private static async Task<List<AuditRecord>> LatestCallsAsync(IGrainFactory grains, int limit)
-    {
-        var records = new List<AuditRecord>(Math.Min(limit, 1000));
-        string? cursor = null;
-        do
-        {
-            var page = await grains.Audit().QueryAsync(new AuditQuery(null, null, null, Math.Min(1000, limit - records.Count + 100), cursor));
-            records.AddRange(page.Records.Where(r => r.Kind is null).Take(limit - records.Count));
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null && records.Count < limit);
-        return records;
     }
 
     /// <summary>True when a rule that applies to the call constrains arguments: the record cannot say whether it holds.</summary>
