@@ -49,10 +49,9 @@ public sealed record YamlError(int Document, int Line, string Field, string Mess
 /// Plain scalars follow YAML 1.2's core schema (<c>100</c> is a number, <c>true</c> a boolean, <c>null</c>/<c>~</c> null);
 /// quoted ones are strings. A key repeated in one mapping is an error, as it is for the API.
 /// </summary>
-public static class YamlDocuments
+public static partial class YamlDocuments
 {
     private static readonly Regex Integer = new(@"^[-+]?[0-9]+$", RegexOptions.CultureInvariant);
-    private static readonly Regex PlainKey = new(@"^[A-Za-z_][A-Za-z0-9_-]*$", RegexOptions.CultureInvariant);
     private static readonly Regex Float = new(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant);
 
     public static (List<FabricDocument> Documents, List<YamlError> Errors) Parse(string text)
@@ -232,73 +231,4 @@ public static class YamlDocuments
             _ => JsonValue.Create(value),
         };
     }
-
-    /// <summary>Writes documents back as YAML (what <c>fabric export</c> prints and <c>apply</c> reads unchanged).</summary>
-    public static string Write(IEnumerable<(string Kind, string Name, JsonObject Spec)> documents)
-    {
-        var text = new System.Text.StringBuilder();
-        var first = true;
-        foreach (var (kind, name, spec) in documents)
-        {
-            if (!first)
-            {
-                text.Append("---\n");
-            }
-            first = false;
-            text.Append("kind: ").Append(kind).Append('\n');
-            text.Append("name: ").Append(Quote(name)).Append('\n');
-            text.Append("spec:");
-            WriteNode(text, spec, 1);
-            text.Append('\n');
-        }
-        return text.ToString();
-    }
-
-    private static void WriteNode(System.Text.StringBuilder text, JsonNode? node, int depth)
-    {
-        var indent = new string(' ', depth * 2);
-        switch (node)
-        {
-            case JsonObject obj when obj.Count > 0:
-                foreach (var (key, value) in obj)
-                {
-                    text.Append('\n').Append(indent).Append(PlainKey.IsMatch(key) ? key : Quote(key)).Append(':');
-                    WriteNode(text, value, depth + 1);
-                }
-                break;
-            case JsonObject:
-                text.Append(" {}");
-                break;
-            case JsonArray array when array.Count > 0:
-                foreach (var item in array)
-                {
-                    text.Append('\n').Append(indent).Append('-');
-                    if (item is JsonObject or JsonArray)
-                    {
-                        // Flow style keeps nesting in a list unambiguous and short.
-                        text.Append(' ').Append(item.ToJsonString());
-                    }
-                    else
-                    {
-                        WriteNode(text, item, depth + 1);
-                    }
-                }
-                break;
-            case JsonArray:
-                text.Append(" []");
-                break;
-            case null:
-                text.Append(" null");
-                break;
-            case JsonValue value when value.TryGetValue<string>(out var s):
-                text.Append(' ').Append(Quote(s));
-                break;
-            default:
-                text.Append(' ').Append(node.ToJsonString());
-                break;
-        }
-    }
-
-    /// <summary>A string as a double-quoted YAML scalar (JSON escaping is valid YAML): never read back as a number or bool.</summary>
-    private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 }
