@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Fabric.Edge.Tests.Fixtures;
 using ModelContextProtocol;
+using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace Fabric.Edge.Tests.EndToEnd;
@@ -273,8 +274,8 @@ public sealed class EdgeEndToEndTests(FabricFixture fabric)
     public async Task Progress_notifications_stream_through_live()
     {
         var scenario = await Scenario.CreateAsync(fabric, s => [Allow(s, "progress")]);
-        await using var agent = await scenario.ConnectAsync(ProtocolGeneration.Sessions2025);
         var progress = new RecordingProgress(expected: 3);
+        await using var agent = await scenario.ConnectAsync(ProtocolGeneration.Sessions2025, progress.Handlers);
 
         var result = await agent.Client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, progress);
 
@@ -282,8 +283,7 @@ public sealed class EdgeEndToEndTests(FabricFixture fabric)
         // them to the handler just after the result, so wait for them, bounded).
         Assert.Equal("done 3", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
         await progress.All.WaitAsync(TimeSpan.FromSeconds(10));
-        // The SDK may run notification handlers concurrently: delivery order to the handler is not wire order.
-        Assert.Equal([1f, 2f, 3f], progress.Seen.Order());
+        Assert.Equal([1f, 2f, 3f], progress.Seen);
     }
 
     [Fact]
@@ -321,9 +321,15 @@ public sealed class EdgeEndToEndTests(FabricFixture fabric)
 }
 
 /// <summary>Records progress values; <see cref="All"/> completes once the expected number arrived.</summary>
+/// <summary>
+/// Records the progress values of one call. The SDK drops a notification that it dispatches after the call's own
+/// handler is gone (it may run handlers after handing back the result), so a test that waits for every step past the
+/// result connects with <see cref="Handlers"/>, which see the notifications for the client's whole lifetime.
+/// </summary>
 internal sealed class RecordingProgress(int expected) : IProgress<ProgressNotificationValue>
 {
     private readonly List<float> _seen = [];
+    private volatile bool _clientWide;
     private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Task All => _all.Task;
@@ -334,16 +340,46 @@ internal sealed class RecordingProgress(int expected) : IProgress<ProgressNotifi
         {
             lock (_seen)
             {
-                return [.. _seen];
+                return [.. _seen.Order()]; // handlers may run concurrently: delivery order is not wire order
             }
         }
     }
 
+    /// <summary>Client handlers that record every progress notification, whenever the SDK dispatches it (the call's own handler then records nothing, so a duplicate shows).</summary>
+    public McpClientHandlers Handlers => ClientWide(new McpClientHandlers
+    {
+        NotificationHandlers =
+        [
+            new(NotificationMethods.ProgressNotification, (notification, _) =>
+            {
+                if (notification.Params?["progress"]?.GetValue<float>() is { } progress)
+                {
+                    Record(progress);
+                }
+                return ValueTask.CompletedTask;
+            }),
+        ],
+    });
+
     public void Report(ProgressNotificationValue value)
+    {
+        if (!_clientWide)
+        {
+            Record(value.Progress);
+        }
+    }
+
+    private McpClientHandlers ClientWide(McpClientHandlers handlers)
+    {
+        _clientWide = true;
+        return handlers;
+    }
+
+    private void Record(float progress)
     {
         lock (_seen)
         {
-            _seen.Add(value.Progress);
+            _seen.Add(progress);
             if (_seen.Count >= expected)
             {
                 _all.TrySetResult();

@@ -1,3 +1,4 @@
+using ModelContextProtocol.Client;
 using System.Security.Cryptography.X509Certificates;
 using Fabric.Edge.Tests.Fixtures;
 
@@ -45,7 +46,8 @@ internal sealed class Scenario
         };
     }
 
-    public Task<ConnectedMcpClient> ConnectAsync(ProtocolGeneration generation) => Fabric.ConnectAsync(Server, Certificate, generation);
+    public Task<ConnectedMcpClient> ConnectAsync(ProtocolGeneration generation, McpClientHandlers? handlers = null) =>
+        Fabric.ConnectAsync(Server, Certificate, generation, handlers);
 
     public Task SetRulesAsync(params object[] rules) =>
         Fabric.PutAsync($"/v1/policies/{Policy}", new { subjects = new[] { Agent }, rules });

@@ -1,3 +1,4 @@
+using ModelContextProtocol.Client;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Security;
@@ -175,8 +176,8 @@ public class FabricFixture : IAsyncLifetime
 
     public HttpClient AgentHttpClient(X509Certificate2? certificate) => McpClients.CreateHttpClient(certificate, ValidateEdge);
 
-    public async Task<ConnectedMcpClient> ConnectAsync(string server, X509Certificate2 certificate, ProtocolGeneration generation) =>
-        await McpClients.ConnectAsync(McpUrl(server), generation, certificate, ValidateEdge);
+    public async Task<ConnectedMcpClient> ConnectAsync(string server, X509Certificate2 certificate, ProtocolGeneration generation, McpClientHandlers? handlers = null) =>
+        await McpClients.ConnectAsync(McpUrl(server), generation, certificate, ValidateEdge, handlers: handlers);
 
     public async Task PutAsync(string path, object body)
     {
