@@ -56,6 +56,7 @@ public static class FabricApi
         admin.MapReplayApi();
         admin.MapPostureApi();
         admin.MapWorkloadsApi();
+        admin.MapStatusApi();
         admin.MapSvidsApi();
         admin.MapEdgesApi();
         admin.MapCaApi();

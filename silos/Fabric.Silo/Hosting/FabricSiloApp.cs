@@ -1,4 +1,5 @@
 using Fabric.Silo.Apis;
+using Fabric.Silo.Console;
 
 namespace Fabric.Silo.Hosting;
 
@@ -7,17 +8,21 @@ public static class FabricSiloApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The application is the silo, also when a test host starts it: its static web assets (the console's) are found by that name.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(FabricSiloApp).Assembly.GetName().Name });
+        builder.WebHost.UseStaticWebAssets();
         builder.AddServiceDefaults();
         builder.AddFabricSilo();
         builder.AddFabricApi();
         builder.AddFabricOpenApi();
+        builder.AddFabricConsole();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapFabricApi();
         app.MapFabricOpenApi();
+        app.MapFabricConsole();
         return app;
     }
 }

@@ -7,6 +7,7 @@ using Fabric.Silo.Identity;
 using Fabric.Silo.Secrets;
 using Fabric.Silo.Secrets.AzureKeyVault;
 using Fabric.Silo.Secrets.Vault;
+using Orleans.Dashboard;
 
 namespace Fabric.Silo.Hosting;
 
@@ -28,7 +29,9 @@ public static class SiloHostingExtensions
 
         // Clustering and storage by Fabric:Cluster:Provider (localhost | redis); validated here, at startup.
         // Every link TLS with SVIDs both ways (SiloLinks).
-        builder.UseOrleans(silo => silo.UseFabricClustering(builder.Configuration).UseFabricLinkTls());
+        // The Orleans Dashboard's grains and counters (served at /dashboard behind the console's sign-in); no live log stream.
+        builder.UseOrleans(silo => silo.UseFabricClustering(builder.Configuration).UseFabricLinkTls()
+            .AddDashboard(o => o.HideTrace = true));
 
         builder.Services.AddSingleton(sp => LocalSecretProtector.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         builder.Services.Configure<LeaseOptions>(builder.Configuration.GetSection("Fabric:Secrets:Leases"));

@@ -19,7 +19,8 @@ public sealed class SecretSourcesHealthCheck(SecretSourceRegistry sources) : IHe
             : HealthCheckResult.Degraded("failing secret sources: " + string.Join(", ", failing), data: data);
     }
 
-    private static async Task<SecretSourceHealth> CheckAsync(ISecretSource source, CancellationToken cancellationToken)
+    /// <summary>One source's health, a failure to answer within 5 s (or at all) reported as failing rather than thrown.</summary>
+    public static async Task<SecretSourceHealth> CheckAsync(ISecretSource source, CancellationToken cancellationToken)
     {
         try
         {
