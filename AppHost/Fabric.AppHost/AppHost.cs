@@ -27,13 +27,16 @@ if (RedisCluster.IsSelected(builder.Configuration))
 var silo = builder.AddProject<Projects.Fabric_Silo>("silo", launchProfileName: null)
     .WithHttpEndpoint(port: 5080, name: "http", isProxied: false)
     .WithHttpHealthCheck("/health")
-    // The management API's reference page and OpenAPI document, as links on the silo in the dashboard (issue 13 §6).
+    // The console, the Orleans Dashboard (both behind the console's sign-in), the management API's reference page and
+    // OpenAPI document, as links on the silo in the Aspire dashboard (issue 13 §4, §6).
     .WithUrls(context =>
     {
         if (context.GetEndpoint("http") is not { } http)
         {
             return;
         }
+        context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url + "/console", DisplayText = "Fabric console", Endpoint = http });
+        context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url + "/dashboard/", DisplayText = "Orleans dashboard", Endpoint = http });
         context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url + "/scalar/", DisplayText = "API reference (Scalar)", Endpoint = http });
         context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url + "/openapi/v1.json", DisplayText = "OpenAPI document", Endpoint = http });
     })

@@ -83,7 +83,8 @@ public static class ConsoleHosting
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapRazorComponents<App>()
-            .AddInteractiveServerRenderMode()
+            // The console's own Content-Security-Policy (above) already says frame-ancestors 'none': no second header.
+            .AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null)
             .RequireAuthorization(Policy);
         app.MapOrleansDashboard("/dashboard").RequireAuthorization(Policy);
         return app;

@@ -20,7 +20,7 @@ public sealed class EndpointMetadataTests(SiloApiFixture fixture)
         "ListApprovals", "GetApproval", "ApproveCall", "DenyCall",
         "PutPolicy", "ListPolicies", "GetPolicy", "DeletePolicy", "ReplayPolicies",
         "PutEgressTarget", "ListEgressTargets", "GetEgressTarget", "DeleteEgressTarget",
-        "GetWorkload", "PutWorkload",
+        "ListWorkloads", "GetWorkload", "PutWorkload", "GetStatus",
         "MintSvid", "MintJwtSvid", "CreateJoinToken", "ListJoinTokens", "RevokeJoinToken", "ListEdges", "RevokeEdge", "GetCaStatus", "RotateCa", "PutFederation", "ListFederation", "DeleteFederation", "ExplainDecision", "GetPosture", "QueryAudit", "VerifyAudit", "GetTrustBundle",
     ];
 
