@@ -17,7 +17,9 @@ namespace Fabric.Demo.Agent;
 ///       ▲                                                                   │
 ///       └──── backoff ◄── any transport failure / SVID at half-life ◄── rounds every ~2 s
 /// </code>
-/// Each round lists tools, makes three allowed calls and one the policy denies. Setup is repeated
+/// Each round lists tools, makes three allowed calls and one the policy denies; each session also asks once for a call
+/// the policy holds for approval (it waits in the console's Approvals page; once approved, the next session's ask goes
+/// through, once). Setup is repeated
 /// on every reconnect because the embedded silo keeps its state in memory and may have restarted.
 /// </summary>
 public sealed partial class AgentWorker(
@@ -36,6 +38,7 @@ public sealed partial class AgentWorker(
     private static readonly TimeSpan RoundTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] AllowedTools = ["echo", "get_weather", "list_files"];
     private static readonly string[] DeniedTools = ["delete_*"];
+    private static readonly string[] GatedTools = ["archive_files"];
     private static readonly string[] StdioTools = ["echo", "call_api"];
     private static readonly string[] SaasMethods = ["GET"];
     private static readonly string[] SaasPaths = ["/api/*"];
@@ -115,6 +118,7 @@ public sealed partial class AgentWorker(
             {
                 new { server = _options.ServerName, effect = "allow", tools = AllowedTools },
                 new { server = _options.ServerName, effect = "deny", tools = DeniedTools },
+                new { server = _options.ServerName, effect = "allow", tools = GatedTools, when = new { approval = "required" } },
             },
         }, cancellationToken);
         LogConfigured(_logger, _options.ServerName, _options.DemoServerUrl, PolicyName);
@@ -194,6 +198,8 @@ public sealed partial class AgentWorker(
             : null;
         await using var stdioClient = stdioTransport is null ? null : await McpClient.CreateAsync(stdioTransport, clientOptions, loggerFactory, cancellationToken);
 
+        await AskForApprovalAsync(client, cancellationToken);
+
         for (var round = 1; time.GetUtcNow() < renewAt; round++)
         {
             // A round that hangs (an edge that stopped answering) fails the session: reconnect.
@@ -239,6 +245,25 @@ public sealed partial class AgentWorker(
             // Nothing got through at all (e.g. the upstream lost our session): start over.
             activity?.SetStatus(ActivityStatusCode.Error, "every call failed");
             throw new InvalidOperationException("every call in the round failed");
+        }
+    }
+
+    /// <summary>
+    /// The call a person must approve: the edge holds it (an input_required result, which this client, declaring no
+    /// elicitation, sees as an error) and files an approval request; an approved request lets the same call through once.
+    /// </summary>
+    private async Task AskForApprovalAsync(McpClient client, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(RoundTimeout);
+        try
+        {
+            var result = await client.CallToolAsync(GatedTools[0], new Dictionary<string, object?> { ["path"] = "/srv/demo" }, cancellationToken: deadline.Token);
+            LogAllowed(_logger, GatedTools[0], Summarize(result));
+        }
+        catch (McpException ex)
+        {
+            LogAwaitingApproval(_logger, GatedTools[0], ex.Message);
         }
     }
 
@@ -318,6 +343,9 @@ public sealed partial class AgentWorker(
 
     [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "allowed: {Tool} -> {Result}")]
     private static partial void LogAllowed(ILogger logger, string tool, string result);
+
+    [LoggerMessage(EventId = 2017, Level = LogLevel.Information, Message = "held for approval: {Tool}: {Reason} (approve it in the console's Approvals page)")]
+    private static partial void LogAwaitingApproval(ILogger logger, string tool, string reason);
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "denied: {Tool}: {Reason}")]
     private static partial void LogDenied(ILogger logger, string tool, string reason);

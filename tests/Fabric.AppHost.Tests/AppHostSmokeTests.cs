@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using Aspire.Hosting;
@@ -78,6 +79,17 @@ public sealed class AppHostSmokeTests(ITestOutputHelper output)
             // The stdio half: the launched server's outbound call, keyed at the edge, a child of the agent's call.
             var call = Assert.Single(audit.Records, r => r is { Name: "call_api", Allowed: true, Workload: DemoWorkload } && audit.Records.Any(e => e.ParentRecordId == r.Id));
             Assert.Contains(audit.Records, r => r is { Kind: "egress", Server: "demo-saas", Allowed: true, Workload: StdioWorkload } && r.ParentRecordId == call.Id);
+            // The console has something real on every page: here, the call the demo policy holds for a person (issue 13 §6).
+            // The agent asks for it as each session starts, before its first round: it is pending by now.
+            var pending = await api.GetFromJsonAsync<JsonElement>("/v1/approvals?state=pending");
+            Assert.Contains(pending.GetProperty("approvals").EnumerateArray(), a =>
+                a.GetProperty("tool").GetString() == "archive_files" && a.GetProperty("workload").GetString() == DemoWorkload);
+            using (var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = api.BaseAddress })
+            {
+                using var console = await browser.GetAsync("/console");
+                Assert.Equal(HttpStatusCode.Redirect, console.StatusCode);
+                Assert.Contains("/console/login", console.Headers.Location!.OriginalString, StringComparison.Ordinal);
+            }
 
             using (var stop = new CancellationTokenSource(StopTimeout))
             {

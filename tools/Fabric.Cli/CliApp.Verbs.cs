@@ -23,9 +23,10 @@ public static partial class CliApp
 
     private static Command StatusCommand(CliIo io, Globals g)
     {
-        var command = new Command("status", "The cluster at a glance: CA, edges, and how many servers, policies, secrets and pending approvals");
+        var command = new Command("status", "The cluster at a glance: silos, secret sources' health, CA, edges, and how many servers, policies, secrets and pending approvals");
         command.SetAction(With(io, g, async (s, _, ct) =>
         {
+            var cluster = await s.Api.GetAsync("v1/status", ct);
             var ca = await s.Api.GetAsync("v1/ca", ct);
             var edges = await s.Api.GetAsync("v1/edges", ct);
             var servers = await s.Api.GetAsync("v1/servers", ct);
@@ -35,6 +36,8 @@ public static partial class CliApp
             var summary = JsonSerializer.SerializeToElement(new
             {
                 api = s.Api.Api.ToString(),
+                silos = Items(cluster, "silos").ToArray(),
+                secretSources = Items(cluster, "secretSources").ToArray(),
                 ca,
                 edges = Items(edges, "edges").ToArray(),
                 servers = Items(servers, "servers").Length,
@@ -44,6 +47,10 @@ public static partial class CliApp
             });
             return await s.PrintAsync(summary, (console, _) =>
             {
+                console.Write(new Rule("Silos").LeftJustified());
+                Table(console, Items(cluster, "silos"), ("Name", "name"), ("Address", "address"), ("Status", "status"), ("Started", "startedAt"), ("Last alive", "lastAlive"));
+                console.Write(new Rule("Secret sources").LeftJustified());
+                Table(console, Items(cluster, "secretSources"), ("Source", "source"), ("Healthy", "healthy"), ("Detail", "detail"));
                 console.Write(new Rule("CA").LeftJustified());
                 Properties(console, ca);
                 console.Write(new Rule("Edges").LeftJustified());

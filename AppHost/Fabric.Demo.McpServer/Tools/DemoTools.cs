@@ -5,7 +5,8 @@ using ModelContextProtocol.Server;
 namespace Fabric.Demo.McpServer.Tools;
 
 /// <summary>
-/// The demo tools: three harmless ones the demo policy allows and one destructive one it denies.
+/// The demo tools: three harmless ones the demo policy allows, one destructive one it denies, and one it lets through
+/// only once a person approves that very call (console → Approvals).
 /// Nothing here touches the file system; the file tools only describe what they would do.
 /// </summary>
 [McpServerToolType]
@@ -36,6 +37,11 @@ public sealed class DemoTools
         var directory = path.TrimEnd('/');
         return [$"{directory}/notes.txt", $"{directory}/report.pdf", $"{directory}/data.csv"];
     }
+
+    [McpServerTool(Name = "archive_files", ReadOnly = false, Destructive = false, Idempotent = true, OpenWorld = false)]
+    [Description("Archives a (simulated) directory. The demo policy holds each call for an admin's approval.")]
+    public static string ArchiveFiles([Description("The directory path.")] string path) =>
+        $"(simulated) archived {path.TrimEnd('/')} to {path.TrimEnd('/')}.tar.gz";
 
     [McpServerTool(Name = "delete_all_files", ReadOnly = false, Destructive = true, Idempotent = true, OpenWorld = false)]
     [Description("Deletes every file under a directory (simulated). Destructive: the demo policy denies it.")]

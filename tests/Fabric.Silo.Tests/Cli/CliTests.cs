@@ -69,6 +69,23 @@ public sealed class CliTests(SiloApiFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Status_shows_the_silos_and_each_secret_source_health_as_a_table_and_as_json()
+    {
+        var table = await RunAsync("status");
+        Assert.Equal(ExitCodes.Ok, table.Exit);
+        Assert.Contains("Silos", table.Out, StringComparison.Ordinal);
+        Assert.Contains("Active", table.Out, StringComparison.Ordinal);
+        Assert.Contains("Secret sources", table.Out, StringComparison.Ordinal);
+
+        var json = await RunAsync("status", "--output", "json");
+        Assert.Equal(ExitCodes.Ok, json.Exit);
+        using var document = JsonDocument.Parse(json.Out);
+        Assert.Equal("Active", Assert.Single(document.RootElement.GetProperty("silos").EnumerateArray()).GetProperty("status").GetString());
+        Assert.Contains(document.RootElement.GetProperty("secretSources").EnumerateArray(),
+            source => source.GetProperty("source").GetString() == "local" && source.GetProperty("healthy").GetBoolean());
+    }
+
+    [Fact]
     public async Task A_wrong_token_is_refused_with_1_and_an_unreachable_api_is_3_and_nothing_is_remembered()
     {
         var tokenFile = Path.Combine(Path.GetTempPath(), Unique("token"));
