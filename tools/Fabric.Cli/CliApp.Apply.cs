@@ -210,7 +210,10 @@ public static partial class CliApp
     };
 
     private static readonly (string Kind, string Path, string Property)[] ExportedLists =
-        [("EgressTarget", "v1/egress", "targets"), ("Server", "v1/servers", "servers"), ("Policy", "v1/policies", "policies")];
+        [("EgressTarget", "v1/egress", "targets"), ("Server", "v1/servers", "servers"), ("Federation", "v1/federation", "trustDomains"), ("Policy", "v1/policies", "policies")];
+
+    /// <summary>What a federation is PUT with; the rest of its listing is the fetch's state (sequence, refreshes, errors, counts).</summary>
+    private static readonly HashSet<string> FederationSpec = new(StringComparer.Ordinal) { "bundleEndpointUrl", "profile", "endpointSpiffeId", "bootstrapBundle" };
 
     private static Command ExportCommand(CliIo io, Globals g)
     {
@@ -229,11 +232,12 @@ public static partial class CliApp
                 foreach (var item in Items(await s.Api.GetAsync(listPath, ct), property))
                 {
                     var spec = JsonNode.Parse(item.GetRawText())!.AsObject();
-                    foreach (var key in spec.Select(p => p.Key).Where(OutputOnly.Contains).ToList())
+                    var federation = kind == "Federation";
+                    foreach (var key in spec.Select(p => p.Key).Where(k => federation ? !FederationSpec.Contains(k) : OutputOnly.Contains(k)).ToList())
                     {
                         spec.Remove(key);
                     }
-                    documents.Add((kind, Text(item, "name"), spec));
+                    documents.Add((kind, Text(item, federation ? "trustDomain" : "name"), spec));
                 }
             }
             var yaml = YamlDocuments.Write(documents);

@@ -75,4 +75,6 @@ public sealed record FederationStatus(
     [property: Id(5)] DateTimeOffset? NextRefresh,
     [property: Id(6)] string? LastError,
     [property: Id(7)] int X509Authorities,
-    [property: Id(8)] int JwtAuthorities);
+    [property: Id(8)] int JwtAuthorities,
+    [property: Id(9)] string? EndpointSpiffeId = null,
+    [property: Id(10)] string? BootstrapBundle = null);

@@ -206,7 +206,9 @@ public sealed partial class TrustDomainGrain(
         var bundle = _bundle;
         return new FederationStatus(TrustDomain, config.BundleEndpointUrl, config.Profile == FederationProfile.HttpsSpiffe ? "https_spiffe" : "https_web",
             state.State.Sequence, state.State.LastRefresh, state.State.NextRefresh, state.State.LastError,
-            bundle?.X509Authorities.Count ?? 0, bundle?.JwtAuthorities.Count ?? 0);
+            bundle?.X509Authorities.Count ?? 0, bundle?.JwtAuthorities.Count ?? 0,
+            // What was configured, as it was PUT (public CA certificates, no secret): export writes it back unchanged.
+            config.EndpointSpiffeId, config.BootstrapBundlePem);
     }
 
     [LoggerMessage(EventId = 1450, Level = LogLevel.Information, Message = "Federated bundle of {TrustDomain} installed: sequence {Sequence}, {X509} X.509 and {Jwt} JWT authorities")]

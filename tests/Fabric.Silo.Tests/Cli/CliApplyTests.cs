@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Fabric.Cli;
 using Fabric.Contracts.Audit;
@@ -174,9 +175,22 @@ public sealed class CliApplyTests(SiloApiFixture fixture) : IDisposable
         {
             put.EnsureSuccessStatusCode();
         }
+        // Federation too, both profiles (nothing answers there: the fabric keeps the configuration and the fetch's error).
+        var roots = (await fixture.Admin.GetStringAsync("/v1/bundle")).Trim();
+        foreach (var (domain, body) in new[]
+        {
+            ($"exp-{id}.example", (object)new { bundleEndpointUrl = "https://127.0.0.1:1/bundle", profile = "https_web" }),
+            ($"exp-{id}-spiffe.example", new { bundleEndpointUrl = "https://127.0.0.1:1/bundle", profile = "https_spiffe", endpointSpiffeId = $"spiffe://exp-{id}-spiffe.example/spire/server", bootstrapBundle = roots }),
+        })
+        {
+            using var put = await fixture.Admin.PutAsJsonAsync($"/v1/federation/{domain}", body);
+            Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+        }
         var exported = await RunAsync("", "export");
         Assert.Equal(ExitCodes.Ok, exported.Exit);
         Assert.Contains($"name: \"exp-{id}\"", exported.Out, StringComparison.Ordinal);
+        Assert.Contains($"name: \"exp-{id}-spiffe.example\"", exported.Out, StringComparison.Ordinal);
+        Assert.Contains("kind: Federation", exported.Out, StringComparison.Ordinal);
         // Every secret comes back by reference; give each its variable.
         foreach (var name in System.Text.RegularExpressions.Regex.Matches(exported.Out, "fromEnv: \"(FABRIC_SECRET_[A-Z0-9_]+)\"").Select(m => m.Groups[1].Value))
         {
