@@ -23,7 +23,7 @@ public static partial class CliApp
 
     private static Command StatusCommand(CliIo io, Globals g)
     {
-        var command = new Command("status", "The cluster at a glance: silos, secret sources' health, CA, edges, and how many servers, policies, secrets and pending approvals");
+        var command = new Command("status", "The cluster at a glance: silos, secret sources' health, CA, edges (version, last seen, audit backlog), and how many servers, policies, secrets and pending approvals");
         command.SetAction(With(io, g, async (s, _, ct) =>
         {
             var cluster = await s.Api.GetAsync("v1/status", ct);
@@ -54,7 +54,8 @@ public static partial class CliApp
                 console.Write(new Rule("CA").LeftJustified());
                 Properties(console, ca);
                 console.Write(new Rule("Edges").LeftJustified());
-                Table(console, Items(edges, "edges"), ("Name", "name"), ("Joined", "joinedAt"), ("Last SVID", "lastIssuedAt"), ("SVID expires", "svidExpiresAt"), ("Revoked", "revoked"));
+                Table(console, Items(edges, "edges"), ("Name", "name"), ("Version", "version"), ("Last seen", "lastSeen"), ("Audit backlog", "auditBacklog"),
+                    ("Joined", "joinedAt"), ("Last SVID", "lastIssuedAt"), ("SVID expires", "svidExpiresAt"), ("Revoked", "revoked"));
                 console.Write(new Rule("State").LeftJustified());
                 Properties(console, JsonSerializer.SerializeToElement(new
                 {

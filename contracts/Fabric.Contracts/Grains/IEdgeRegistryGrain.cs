@@ -36,6 +36,13 @@ public interface IEdgeRegistryGrain : IGrainWithStringKey
     [Alias("ListTokens")]
     ValueTask<IReadOnlyList<JoinTokenInfo>> ListTokensAsync();
 
+    /// <summary>
+    /// An edge's heartbeat: held in memory only (a registry that moves starts blank and fills within one period); a
+    /// name that never joined, or was revoked, is ignored.
+    /// </summary>
+    [Alias("Report")]
+    ValueTask ReportAsync(EdgeReport report);
+
     [Alias("ListEdges")]
     ValueTask<IReadOnlyList<EdgeInfo>> ListEdgesAsync();
 
@@ -105,7 +112,17 @@ public sealed record EdgeInfo(
     [property: Id(2)] DateTimeOffset? LastIssuedAt,
     [property: Id(3)] DateTimeOffset? SvidExpiresAt,
     [property: Id(4)] bool Revoked,
-    [property: Id(5)] DateTimeOffset? RevokedAt);
+    [property: Id(5)] DateTimeOffset? RevokedAt,
+    [property: Id(6)] DateTimeOffset? LastSeen = null,
+    [property: Id(7)] string? Version = null,
+    [property: Id(8)] long? AuditBacklog = null);
+
+/// <summary>What a running edge reports about itself every few seconds: what it runs, and its audit not yet shipped.</summary>
+[GenerateSerializer, Immutable, Alias("fabric.edge-report")]
+public sealed record EdgeReport(
+    [property: Id(0)] string EdgeName,
+    [property: Id(1)] string Version,
+    [property: Id(2)] long AuditBacklog);
 
 /// <summary>The join token's text form: <c>fjt1.&lt;id&gt;.&lt;secret&gt;</c>, id 16 hex digits, secret 32 random bytes base64url.</summary>
 public static class JoinTokens

@@ -60,6 +60,9 @@ public sealed partial class AuditShipper : BackgroundService
         }, _ => Interlocked.Increment(ref _dropped));
     }
 
+    /// <summary>Records taken (or found on disk at start) and neither shipped nor lost yet: what the cluster has not seen.</summary>
+    public long Backlog => Math.Max(0, _recovered + Interlocked.Read(ref _enqueued) - Interlocked.Read(ref _shipped) - Dropped);
+
     /// <summary>Records lost to bounded buffers (memory channel overflow, spool over its size cap).</summary>
     public long Dropped => Interlocked.Read(ref _dropped) + _spool.Dropped;
 

@@ -44,6 +44,8 @@ public static class EdgeHostingExtensions
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuditShipper>>(),
             () => sp.GetRequiredService<Fabric.Hosting.Links.NodeIdentity>() is { IsReady: true } identity ? identity.Current.Certificate : null));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditShipper>());
+        builder.Services.AddSingleton<EdgeHeartbeat>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeHeartbeat>());
         builder.Services.AddSingleton<EdgeTelemetry>();
         builder.Services.AddSingleton<UpstreamInvokers>();
         builder.Services.AddSingleton<SplicingTransformer>();

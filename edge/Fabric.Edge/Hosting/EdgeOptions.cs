@@ -26,6 +26,9 @@ public sealed class EdgeOptions
     /// </summary>
     public TimeSpan SubscriptionGrace { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How often the edge reports itself to the registry (last seen, version, audit backlog: <c>GET /v1/edges</c>).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A cached credential is dropped this long before its lease ends.</summary>
     public TimeSpan CredentialSafetyMargin { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -159,13 +159,29 @@ public sealed partial class EdgeRegistryGrain(
         return ValueTask.FromResult(tokens);
     }
 
+    public ValueTask ReportAsync(EdgeReport report)
+    {
+        if (state.State.Edges.TryGetValue(report.EdgeName, out var edge) && edge.RevokedAt is null)
+        {
+            // A version string is the edge's own text: bounded, so a heartbeat cannot grow the registry.
+            var version = report.Version.Length <= 64 ? report.Version : report.Version[..64];
+            _seen[report.EdgeName] = (time.GetUtcNow(), version, Math.Max(0, report.AuditBacklog));
+        }
+        return ValueTask.CompletedTask;
+    }
+
     public ValueTask<IReadOnlyList<EdgeInfo>> ListEdgesAsync()
     {
         IReadOnlyList<EdgeInfo> edges = [.. state.State.Edges
             .OrderBy(e => e.Key, StringComparer.Ordinal)
-            .Select(e => new EdgeInfo(e.Key, e.Value.JoinedAt, e.Value.LastIssuedAt, e.Value.SvidExpiresAt, e.Value.RevokedAt is not null, e.Value.RevokedAt))];
+            .Select(e => _seen.TryGetValue(e.Key, out var seen) && e.Value.RevokedAt is null
+                ? new EdgeInfo(e.Key, e.Value.JoinedAt, e.Value.LastIssuedAt, e.Value.SvidExpiresAt, false, null, seen.At, seen.Version, seen.Backlog)
+                : new EdgeInfo(e.Key, e.Value.JoinedAt, e.Value.LastIssuedAt, e.Value.SvidExpiresAt, e.Value.RevokedAt is not null, e.Value.RevokedAt))];
         return ValueTask.FromResult(edges);
     }
+
+    // Heartbeats: volatile by design (see IEdgeRegistryGrain.ReportAsync).
+    private readonly Dictionary<string, (DateTimeOffset At, string Version, long Backlog)> _seen = new(StringComparer.Ordinal);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
