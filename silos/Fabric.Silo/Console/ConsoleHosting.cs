@@ -32,6 +32,8 @@ public static class ConsoleHosting
         builder.Services.AddDataProtection()
             .SetApplicationName("fabric-console")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(FabricDataDirectory.Resolve(builder.Configuration), "console-keys")));
+        builder.Services.AddOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>()
+            .Configure<Fabric.Silo.Secrets.LocalSecretProtector>((options, protector) => options.XmlEncryptor = new ConsoleKeyEncryptor(protector));
         builder.Services.AddAuthentication().AddCookie(Scheme, options =>
         {
             options.Cookie.Name = CookieName;
@@ -86,9 +88,15 @@ public static class ConsoleHosting
             // The console's own Content-Security-Policy (above) already says frame-ancestors 'none': no second header.
             .AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null)
             .RequireAuthorization(Policy);
-        app.MapOrleansDashboard("/dashboard").RequireAuthorization(Policy);
+        if (DashboardEnabled(app.Configuration))
+        {
+            app.MapOrleansDashboard("/dashboard").RequireAuthorization(Policy);
+        }
         return app;
     }
+
+    /// <summary><c>Fabric:Console:Dashboard</c> (default true): whether the silo runs and serves the Orleans Dashboard.</summary>
+    public static bool DashboardEnabled(IConfiguration configuration) => configuration.GetValue("Fabric:Console:Dashboard", true);
 
     private static bool IsConsolePath(PathString path) =>
         path.StartsWithSegments("/console") || path.StartsWithSegments("/_blazor") || path.StartsWithSegments("/dashboard");

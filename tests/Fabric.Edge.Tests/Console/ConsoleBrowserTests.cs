@@ -39,6 +39,18 @@ public sealed class ConsoleBrowserTests(FabricFixture fabric) : IAsyncLifetime
         return page;
     }
 
+    /// <summary>A fresh agent allowed <c>echo</c>, which has called it once, that call audited at the cluster.</summary>
+    private async Task<Scenario> AgentThatCalledOnceAsync()
+    {
+        var scenario = await Scenario.CreateAsync(fabric, s => [new { server = s, effect = "allow", tools = new[] { "echo" } }]);
+        await using (var agent = await scenario.ConnectAsync(ProtocolGeneration.Stateless2026))
+        {
+            await agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "first" });
+        }
+        await fabric.FlushAuditAsync();
+        return scenario;
+    }
+
     [Fact]
     public async Task Sign_in_takes_the_admin_token_in_a_form_and_holds_it_only_in_an_HttpOnly_SameSite_Strict_cookie()
     {
@@ -124,12 +136,7 @@ public sealed class ConsoleBrowserTests(FabricFixture fabric) : IAsyncLifetime
     [Fact]
     public async Task Disabling_a_workload_in_the_console_shows_its_next_call_denied_in_the_live_stream_within_2_s()
     {
-        var scenario = await Scenario.CreateAsync(fabric, s => [new { server = s, effect = "allow", tools = new[] { "echo" } }]);
-        await using (var agent = await scenario.ConnectAsync(ProtocolGeneration.Stateless2026))
-        {
-            await agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "before" });
-        }
-        await fabric.FlushAuditAsync();
+        var scenario = await AgentThatCalledOnceAsync();
 
         await using var context = await _browser.NewContextAsync();
         var page = await SignedInAsync(context);
@@ -147,20 +154,15 @@ public sealed class ConsoleBrowserTests(FabricFixture fabric) : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<HttpRequestException>(() => scenario.ConnectAsync(ProtocolGeneration.Stateless2026));
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         // From the agent's refusal to the row on screen: the edge ships the record, the page asks twice a second.
-        await Assertions.Expect(page.Locator($"[data-testid=live] tr[data-workload='{scenario.Agent}'][data-decision=deny]").First)
-            .ToBeVisibleAsync(new() { Timeout = 2000 });
-        Assert.Contains("workload-disabled", await page.Locator($"[data-testid=live] tr[data-workload='{scenario.Agent}'][data-decision=deny]").First.GetAttributeAsync("data-reason") ?? "", StringComparison.Ordinal);
+        var denied = page.Locator($"[data-testid=live] tr[data-workload='{scenario.Agent}'][data-decision=deny]").First;
+        await Assertions.Expect(denied).ToBeVisibleAsync(new() { Timeout = 2000 });
+        Assert.Equal("workload-disabled", await denied.GetAttributeAsync("data-reason"));
     }
 
     [Fact]
     public async Task Every_page_renders_with_its_data_and_without_a_secret_and_is_saved_as_a_screenshot()
     {
-        var scenario = await Scenario.CreateAsync(fabric, s => [new { server = s, effect = "allow", tools = new[] { "echo" } }]);
-        await using (var agent = await scenario.ConnectAsync(ProtocolGeneration.Stateless2026))
-        {
-            await agent.Client.CallToolAsync("echo", new Dictionary<string, object?> { ["text"] = "screenshot" });
-        }
-        await fabric.FlushAuditAsync();
+        var scenario = await AgentThatCalledOnceAsync();
 
         await using var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1440, Height = 1000 } });
         var page = await SignedInAsync(context);

@@ -24,6 +24,9 @@ public sealed class SiloApiFixture : IAsyncLifetime
 
     public LogCapture Logs { get; } = new();
 
+    /// <summary>The silo host's data directory (its key files, the console's key ring).</summary>
+    public string DataDirectory => _dataDirectory;
+
     public Uri ApiUrl { get; private set; } = null!;
 
     /// <summary>Sends <c>Authorization: Bearer &lt;admin token&gt;</c>.</summary>

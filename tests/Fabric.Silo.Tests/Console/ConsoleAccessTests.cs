@@ -148,6 +148,24 @@ public sealed partial class ConsoleAccessTests(SiloApiFixture fixture)
     }
 
     [Fact]
+    public async Task The_key_ring_that_seals_the_cookie_is_stored_encrypted_with_the_local_store_key()
+    {
+        using var browser = Browser();
+        using var signedIn = await SignInAsync(browser, SiloApiFixture.AdminToken);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+
+        var keys = Directory.GetFiles(Path.Combine(fixture.DataDirectory, "console-keys"), "*.xml");
+        Assert.NotEmpty(keys);
+        foreach (var key in keys)
+        {
+            var xml = await File.ReadAllTextAsync(key);
+            Assert.Contains("<fabricEncryptedKey", xml, StringComparison.Ordinal);
+            Assert.DoesNotContain("<masterKey", xml, StringComparison.Ordinal); // Data Protection's plaintext form
+        }
+        Assert.DoesNotContain(fixture.Logs.Lines, line => line.Contains("No XML encryptor configured", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_forged_cookie_opens_nothing()
     {
         var cookies = new CookieContainer();
