@@ -26,6 +26,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     private readonly ConcurrentDictionary<string, Task<CredentialResult>> _credentials = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SpiffeId> _sessionOwners = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry<ToolLockView>> _toolLocks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Epoch, Task<ToolLockView> View)> _toolLockFetches = new(StringComparer.Ordinal);
     private long _epoch;
     private long _trustedUntilTicks;
     // The egress targets by the authority (host:port) of their upstream, for the forward proxy; rebuilt after any target changed.
@@ -81,11 +82,63 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     /// <summary>A server's tool lock (issue 12 §1), cached like its definition and dropped on every push about it.</summary>
     public async ValueTask<ToolLockView> GetToolLockAsync(string server)
     {
-        if (Trusted && _toolLocks.TryGetValue(server, out var entry) && entry.Expires > time.GetUtcNow())
+        if (TryGetCachedToolLock(server, out var cached))
         {
-            return entry.Value;
+            return cached;
         }
         var epoch = Volatile.Read(ref _epoch);
+        if (_toolLockFetches.TryGetValue(server, out var pending) && pending.Epoch == epoch)
+        {
+            // Asked for since the last invalidation (PrefetchToolLock): the same answer a new ask would wait for.
+            try
+            {
+                return await pending.View;
+            }
+            finally
+            {
+                _toolLockFetches.TryRemove(KeyValuePair.Create(server, pending));
+            }
+        }
+        return await FetchToolLockAsync(server, epoch);
+    }
+
+    /// <summary>
+    /// Starts fetching a server's tool lock beside its definition and the caller's grant, so a cold message waits for
+    /// one round of cluster calls instead of two. A fetch started before an invalidation is never handed out after it
+    /// (every invalidation moves the epoch), and an unknown server's is dropped (<see cref="ForgetToolLockPrefetch"/>).
+    /// </summary>
+    public void PrefetchToolLock(string server)
+    {
+        var epoch = Volatile.Read(ref _epoch);
+        if (TryGetCachedToolLock(server, out _) || (_toolLockFetches.TryGetValue(server, out var pending) && pending.Epoch == epoch))
+        {
+            return;
+        }
+        var fetch = FetchToolLockAsync(server, epoch);
+        // A prefetch nobody awaits must not leave an unobserved fault behind; a caller that awaits it sees the fault.
+        _ = fetch.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _toolLockFetches[server] = (epoch, fetch);
+    }
+
+    /// <summary>How many prefetched tool locks wait to be used (tests: unknown names must leave none behind).</summary>
+    internal int PendingToolLockPrefetches => _toolLockFetches.Count;
+
+    /// <summary>Drops a prefetch for a name that turned out to be no server (so unknown names never accumulate).</summary>
+    public void ForgetToolLockPrefetch(string server) => _toolLockFetches.TryRemove(server, out _);
+
+    private bool TryGetCachedToolLock(string server, [NotNullWhen(true)] out ToolLockView? view)
+    {
+        if (Trusted && _toolLocks.TryGetValue(server, out var entry) && entry.Expires > time.GetUtcNow())
+        {
+            view = entry.Value;
+            return true;
+        }
+        view = null;
+        return false;
+    }
+
+    private async Task<ToolLockView> FetchToolLockAsync(string server, long epoch)
+    {
         var view = await calls.RetryAsync(() => cluster.ToolLock(server).GetViewAsync());
         Store(_toolLocks, server, new Entry<ToolLockView>(view, time.GetUtcNow() + options.Value.CacheTtl), epoch);
         return view;
@@ -293,6 +346,7 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         _grants.Clear();
         _credentials.Clear();
         _toolLocks.Clear();
+        _toolLockFetches.Clear();
         _egressAuthorities = null;
     }
 

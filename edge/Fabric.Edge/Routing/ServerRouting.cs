@@ -19,9 +19,19 @@ internal sealed partial class ServerRouting(EdgeCache cache, ILogger<ServerRouti
         {
             // A name that cannot be a server's is unknown without asking the cluster.
             var key = exchange.IsEgress ? EgressTargetDefinition.KeyFor(exchange.ServerName) : exchange.ServerName;
-            var (definition, grant) = McpServerValidator.IsValidName(exchange.ServerName)
+            var known = McpServerValidator.IsValidName(exchange.ServerName);
+            var prefetched = known && !exchange.IsEgress && HttpMethods.IsPost(exchange.Context.Request.Method);
+            if (prefetched)
+            {
+                cache.PrefetchToolLock(key);
+            }
+            var (definition, grant) = known
                 ? await cache.GetServerAndGrantAsync(key, exchange.Workload!)
                 : (null, WorkloadGrant.None);
+            if (prefetched && definition is null)
+            {
+                cache.ForgetToolLockPrefetch(key);
+            }
             exchange.Grant = grant;
             exchange.Server = definition;
         }
