@@ -56,8 +56,7 @@ internal sealed partial class CredentialSplice(EdgeCache cache, AgentJwts agentJ
             return true;
         }
         LogCredentialUnavailable(logger, exchange.Server.Name, result.Error);
-        exchange.Refuse(ReasonCodes.CredentialUnavailable);
-        await Refusals.WriteAsync(exchange, ReasonCodes.CredentialUnavailable, $"No credential could be leased for '{exchange.Server.Name}'; the call is denied.",
+        await Refusals.RefuseAsync(exchange, ReasonCodes.CredentialUnavailable, $"No credential could be leased for '{exchange.Server.Name}'; the call is denied.",
             decision: Decision.Deny(ReasonCodes.CredentialUnavailable, exchange.Grant.Version));
         return false;
     }

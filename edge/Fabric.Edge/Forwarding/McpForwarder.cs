@@ -82,8 +82,7 @@ internal sealed partial class McpForwarder(
         if (launchRefusal is { } launch)
         {
             LogLaunchFailed(logger, server.Name, launch.Reason, launch.Detail);
-            exchange.Refuse(launch.Reason);
-            await Refusals.WriteAsync(exchange, launch.Reason, launch.Detail);
+            await Refusals.RefuseAsync(exchange, launch.Reason, launch.Detail);
             return;
         }
 
@@ -158,8 +157,7 @@ internal sealed partial class McpForwarder(
         }
         catch (Exception ex) when (Fabric.Hosting.ClusterCalls.IsClusterFault(ex))
         {
-            exchange.Refuse(ReasonCodes.PolicyUnavailable);
-            await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not bind the task to its creator; its answer is withheld.");
+            await Refusals.RefuseAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not bind the task to its creator; its answer is withheld.");
             return false;
         }
         if (!bound)

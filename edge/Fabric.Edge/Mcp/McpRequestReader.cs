@@ -72,8 +72,7 @@ internal sealed class McpRequestReader(IOptions<EdgeOptions> options)
                 return null;
             case McpReadStatus.Batch or McpReadStatus.Invalid:
                 read.Dispose();
-                exchange.Refuse(ReasonCodes.InvalidMessage);
-                await Refusals.WriteAsync(exchange, ReasonCodes.InvalidMessage, read.ErrorMessage ?? "invalid JSON-RPC message", jsonRpcCode: read.ErrorCode);
+                await Refusals.RefuseAsync(exchange, ReasonCodes.InvalidMessage, read.ErrorMessage ?? "invalid JSON-RPC message", jsonRpcCode: read.ErrorCode);
                 return null;
         }
 
@@ -110,8 +109,7 @@ internal sealed class McpRequestReader(IOptions<EdgeOptions> options)
 
     private static async ValueTask<bool> RefuseAsync(McpExchange exchange, string reason, string detail)
     {
-        exchange.Refuse(reason);
-        await Refusals.WriteAsync(exchange, reason, detail);
+        await Refusals.RefuseAsync(exchange, reason, detail);
         return false;
     }
 }

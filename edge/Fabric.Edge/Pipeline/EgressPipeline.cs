@@ -81,8 +81,7 @@ internal sealed class EgressPipeline(
         exchange.Name = path;
         if (error is not null || EgressPaths.Canonicalize(path!, out error) is null)
         {
-            exchange.Refuse(ReasonCodes.EgressNotAllowed);
-            await Refusals.WriteAsync(exchange, ReasonCodes.EgressNotAllowed, $"The request path is refused: {error}.");
+            await Refusals.RefuseAsync(exchange, ReasonCodes.EgressNotAllowed, $"The request path is refused: {error}.");
             return;
         }
         exchange.EgressPathAndQuery = path + query;
@@ -116,8 +115,7 @@ internal sealed class EgressPipeline(
         }
         if (EgressPlaceholders.Check(context.Request.Headers, target, exchange.Credential is not null) is { } placeholderError)
         {
-            exchange.Refuse(ReasonCodes.EgressNotAllowed);
-            await Refusals.WriteAsync(exchange, ReasonCodes.EgressNotAllowed, placeholderError);
+            await Refusals.RefuseAsync(exchange, ReasonCodes.EgressNotAllowed, placeholderError);
             return;
         }
         await forwarder.ForwardAsync(exchange);

@@ -96,8 +96,7 @@ internal sealed class McpPipeline(
         {
             return false;
         }
-        exchange.Refuse(ReasonCodes.ReservedIdentity);
-        await Refusals.WriteAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components; no agent or MCP server may present it.");
+        await Refusals.RefuseAsync(exchange, ReasonCodes.ReservedIdentity, $"'{exchange.Workload}' belongs to the fabric's own components; no agent or MCP server may present it.");
         return true;
     }
 
@@ -133,8 +132,7 @@ internal sealed class McpPipeline(
         if (exchange.Message is { } called && exchange.ToolLock?.ParamHeadersOf(called.Name ?? "") is { } declared
             && McpHeaders.CheckParamHeaders(exchange.Context.Request.Headers, called, declared) is { } mismatch)
         {
-            exchange.Refuse(ReasonCodes.HeaderMismatch);
-            await Refusals.WriteAsync(exchange, ReasonCodes.HeaderMismatch, mismatch);
+            await Refusals.RefuseAsync(exchange, ReasonCodes.HeaderMismatch, mismatch);
             return;
         }
         var (decision, serverLevel) = EdgePolicy.Decide(exchange);
@@ -147,8 +145,7 @@ internal sealed class McpPipeline(
         {
             if (await approvals.ResolveAsync(exchange, decision, read.Body) is not { } resolved)
             {
-                exchange.Refuse(ReasonCodes.PolicyUnavailable);
-                await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the call's approval; the call is denied. Retry shortly.");
+                await Refusals.RefuseAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the call's approval; the call is denied. Retry shortly.");
                 return;
             }
             decision = resolved;
@@ -162,8 +159,7 @@ internal sealed class McpPipeline(
             var (outcome, retryAfter) = await budgets.ChargeAsync(charges, exchange.Context.RequestAborted);
             if (outcome == ChargeOutcome.Unavailable)
             {
-                exchange.Refuse(ReasonCodes.PolicyUnavailable);
-                await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the call's budget; the call is denied. Retry shortly.");
+                await Refusals.RefuseAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the call's budget; the call is denied. Retry shortly.");
                 return;
             }
             if (outcome == ChargeOutcome.RateLimited)

@@ -72,6 +72,14 @@ internal static class Refusals
     public static Refusal For(string reason) =>
         Table.TryGetValue(reason, out var refusal) ? refusal : new(StatusCodes.Status403Forbidden, "Forbidden", RefusalShape.Problem);
 
+    /// <summary>Records <paramref name="reason"/> as the exchange's outcome (<see cref="McpExchange.Refuse"/>) and answers with it.</summary>
+    public static Task RefuseAsync(McpExchange exchange, string reason, string detail, bool fromUpstream = false,
+        bool serverLevel = false, int? jsonRpcCode = null, Decision? decision = null)
+    {
+        exchange.Refuse(reason);
+        return WriteAsync(exchange, reason, detail, fromUpstream, serverLevel, jsonRpcCode, decision);
+    }
+
     /// <summary>
     /// Answers the agent: the row of <paramref name="reason"/>, in its shape. <paramref name="serverLevel"/> marks
     /// a denial of the workload's access to the whole server (answered at the HTTP level even for a request).

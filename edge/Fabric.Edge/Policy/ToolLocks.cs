@@ -64,8 +64,7 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
         }
         catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {
-            exchange.Refuse(ReasonCodes.PolicyUnavailable);
-            await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the server's tool lock; the call is denied. Retry shortly.");
+            await Refusals.RefuseAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not read the server's tool lock; the call is denied. Retry shortly.");
             return false;
         }
     }

@@ -38,20 +38,17 @@ internal sealed partial class ServerRouting(EdgeCache cache, ILogger<ServerRouti
         catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {
             LogClusterFault(logger, ex.GetType().Name, ex.Message);
-            exchange.Refuse(ReasonCodes.PolicyUnavailable);
-            await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not reach its policy; the call is denied. Retry shortly.");
+            await Refusals.RefuseAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not reach its policy; the call is denied. Retry shortly.");
             return false;
         }
         if (exchange.Server is null && exchange.IsEgress)
         {
-            exchange.Refuse(ReasonCodes.UnknownEgressTarget);
-            await Refusals.WriteAsync(exchange, ReasonCodes.UnknownEgressTarget, $"No egress target named '{exchange.ServerName}' is registered with the fabric.");
+            await Refusals.RefuseAsync(exchange, ReasonCodes.UnknownEgressTarget, $"No egress target named '{exchange.ServerName}' is registered with the fabric.");
             return false;
         }
         if (exchange.Server is null)
         {
-            exchange.Refuse(ReasonCodes.UnknownServer);
-            await Refusals.WriteAsync(exchange, ReasonCodes.UnknownServer, $"No MCP server named '{exchange.ServerName}' is registered with the fabric.");
+            await Refusals.RefuseAsync(exchange, ReasonCodes.UnknownServer, $"No MCP server named '{exchange.ServerName}' is registered with the fabric.");
             return false;
         }
         return true;

@@ -49,8 +49,7 @@ internal sealed class SessionOwnership(EdgeCache cache)
 
     private static async ValueTask<bool> RefuseAsync(McpExchange exchange, string reason, string detail)
     {
-        exchange.Refuse(reason);
-        await Refusals.WriteAsync(exchange, reason, detail);
+        await Refusals.RefuseAsync(exchange, reason, detail);
         return false;
     }
 }

@@ -49,13 +49,11 @@ internal sealed class TaskOwnership(EdgeCache cache)
         }
         catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
         {
-            exchange.Refuse(ReasonCodes.PolicyUnavailable);
-            await Refusals.WriteAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not check the task's owner; the call is denied.");
+            await Refusals.RefuseAsync(exchange, ReasonCodes.PolicyUnavailable, "The fabric could not check the task's owner; the call is denied.");
             return false;
         }
         // Unknown and foreign ids get the same answer: which task ids exist is not for another identity to learn.
-        exchange.Refuse(ReasonCodes.TaskBindingMismatch);
-        await Refusals.WriteAsync(exchange, ReasonCodes.TaskBindingMismatch, "This task was not created by this identity through the fabric.");
+        await Refusals.RefuseAsync(exchange, ReasonCodes.TaskBindingMismatch, "This task was not created by this identity through the fabric.");
         return false;
     }
 
