@@ -31,8 +31,6 @@ public static class StdioServers
         return null;
     }
 
-    private static string Resolve(string command) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, command))
-            .FirstOrDefault(File.Exists) ?? "/nonexistent/" + command;
+    // The edge's own PATH walk: a test launches exactly what the edge would resolve.
+    private static string Resolve(string command) => Fabric.Edge.Launch.LaunchedServers.ResolveCommand(command) ?? "/nonexistent/" + command;
 }
