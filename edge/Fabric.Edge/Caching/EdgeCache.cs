@@ -18,7 +18,7 @@ namespace Fabric.Edge.Caching;
 /// served from cache: every decision goes to the cluster, which fails closed when it is unreachable.</item>
 /// </list>
 /// </summary>
-public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed partial class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptions<EdgeOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Entry<McpServerDefinition?>> _servers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Workload, string Server), Entry<WorkloadGrant>> _grants = new();
@@ -77,80 +77,6 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
         var grant = await calls.RetryAsync(() => cluster.Workload(key.Item1).GetGrantAsync(server));
         Store(_grants, key, new Entry<WorkloadGrant>(grant, time.GetUtcNow() + options.Value.CacheTtl), epoch);
         return grant;
-    }
-
-    /// <summary>A server's tool lock (issue 12 §1), cached like its definition and dropped on every push about it.</summary>
-    public async ValueTask<ToolLockView> GetToolLockAsync(string server)
-    {
-        if (TryGetCachedToolLock(server, out var cached))
-        {
-            return cached;
-        }
-        var epoch = Volatile.Read(ref _epoch);
-        if (_toolLockFetches.TryGetValue(server, out var pending) && pending.Epoch == epoch)
-        {
-            // Asked for since the last invalidation (PrefetchToolLock): the same answer a new ask would wait for.
-            try
-            {
-                return await pending.View;
-            }
-            finally
-            {
-                _toolLockFetches.TryRemove(KeyValuePair.Create(server, pending));
-            }
-        }
-        return await FetchToolLockAsync(server, epoch);
-    }
-
-    /// <summary>
-    /// Starts fetching a server's tool lock beside its definition and the caller's grant, so a cold message waits for
-    /// one round of cluster calls instead of two. A fetch started before an invalidation is never handed out after it
-    /// (every invalidation moves the epoch), and an unknown server's is dropped (<see cref="ForgetToolLockPrefetch"/>).
-    /// </summary>
-    public void PrefetchToolLock(string server)
-    {
-        var epoch = Volatile.Read(ref _epoch);
-        if (TryGetCachedToolLock(server, out _) || (_toolLockFetches.TryGetValue(server, out var pending) && pending.Epoch == epoch))
-        {
-            return;
-        }
-        var fetch = FetchToolLockAsync(server, epoch);
-        // A prefetch nobody awaits must not leave an unobserved fault behind; a caller that awaits it sees the fault.
-        _ = fetch.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        _toolLockFetches[server] = (epoch, fetch);
-    }
-
-    /// <summary>How many prefetched tool locks wait to be used (tests: unknown names must leave none behind).</summary>
-    internal int PendingToolLockPrefetches => _toolLockFetches.Count;
-
-    /// <summary>Drops a prefetch for a name that turned out to be no server (so unknown names never accumulate).</summary>
-    public void ForgetToolLockPrefetch(string server) => _toolLockFetches.TryRemove(server, out _);
-
-    private bool TryGetCachedToolLock(string server, [NotNullWhen(true)] out ToolLockView? view)
-    {
-        if (Trusted && _toolLocks.TryGetValue(server, out var entry) && entry.Expires > time.GetUtcNow())
-        {
-            view = entry.Value;
-            return true;
-        }
-        view = null;
-        return false;
-    }
-
-    private async Task<ToolLockView> FetchToolLockAsync(string server, long epoch)
-    {
-        var view = await calls.RetryAsync(() => cluster.ToolLock(server).GetViewAsync());
-        Store(_toolLocks, server, new Entry<ToolLockView>(view, time.GetUtcNow() + options.Value.CacheTtl), epoch);
-        return view;
-    }
-
-    /// <summary>Reports a list as seen and caches the view the lock answers with.</summary>
-    public async ValueTask<ToolLockView> ObserveToolsAsync(string server, LockedList list, IReadOnlyList<LockedItem> items)
-    {
-        var epoch = Volatile.Read(ref _epoch);
-        var view = await calls.RetryAsync(() => cluster.ToolLock(server).ObserveAsync(list, items));
-        Store(_toolLocks, server, new Entry<ToolLockView>(view, time.GetUtcNow() + options.Value.CacheTtl), epoch);
-        return view;
     }
 
     /// <summary>
@@ -243,53 +169,6 @@ public sealed class EdgeCache(IClusterClient cluster, ClusterCalls calls, IOptio
     }
 
     private bool Usable(Credential credential, DateTimeOffset now) => credential.ExpiresAt - options.Value.CredentialSafetyMargin > now;
-
-    /// <summary>The workload an upstream session id is bound to, or null when the fabric never saw it minted.</summary>
-    public async ValueTask<SpiffeId?> GetSessionOwnerAsync(string server, string sessionId)
-    {
-        var key = ISessionBindingGrain.KeyFor(server, sessionId);
-        if (_sessionOwners.TryGetValue(key, out var owner))
-        {
-            return owner;
-        }
-        owner = await calls.RetryAsync(() => cluster.GetGrain<ISessionBindingGrain>(key).GetOwnerAsync());
-        if (owner is not null)
-        {
-            // Bindings never change owner, so they need no epoch check.
-            _sessionOwners[key] = owner;
-        }
-        return owner;
-    }
-
-    /// <summary>Binds a freshly minted session id to the workload it was minted for.</summary>
-    public async ValueTask<bool> BindSessionAsync(string server, string sessionId, SpiffeId workload)
-    {
-        var key = ISessionBindingGrain.KeyFor(server, sessionId);
-        var bound = await calls.RetryAsync(() => cluster.GetGrain<ISessionBindingGrain>(key).BindAsync(workload));
-        if (bound)
-        {
-            _sessionOwners[key] = workload;
-        }
-        return bound;
-    }
-
-    /// <summary>
-    /// The identity a task id is bound to (issue 12 §5), or null. Kept in the session binding grains under a key no
-    /// session id can take (a space: session ids are visible ASCII).
-    /// </summary>
-    public ValueTask<SpiffeId?> GetTaskOwnerAsync(string server, string taskId) => GetSessionOwnerAsync(server, TaskKey(taskId));
-
-    /// <summary>Binds a task id the upstream just created to the identity that asked for it; false if bound to another.</summary>
-    public ValueTask<bool> BindTaskAsync(string server, string taskId, SpiffeId workload) => BindSessionAsync(server, TaskKey(taskId), workload);
-
-    private static string TaskKey(string taskId) => "task " + taskId;
-
-    public async ValueTask ForgetSessionAsync(string server, string sessionId)
-    {
-        var key = ISessionBindingGrain.KeyFor(server, sessionId);
-        _sessionOwners.TryRemove(key, out _);
-        await calls.RetryAsync(() => cluster.GetGrain<ISessionBindingGrain>(key).ForgetAsync());
-    }
 
     public void Invalidate(Invalidation invalidation)
     {

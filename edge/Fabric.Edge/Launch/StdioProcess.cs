@@ -9,12 +9,6 @@ using Fabric.Edge.Egress;
 
 namespace Fabric.Edge.Launch;
 
-/// <summary>Why a launched server could not answer: a reason code of the refusal table and what the operator should know.</summary>
-internal sealed class LaunchException(string reason, string detail) : Exception(detail)
-{
-    public string Reason { get; } = reason;
-}
-
 /// <summary>
 /// One running local MCP server: the edge is its only client, over its stdin and stdout (the MCP stdio transport:
 /// one JSON-RPC message per line). Agents' requests are multiplexed onto it under ids of the edge's own, so no agent
