@@ -15,10 +15,11 @@ internal sealed record BenchOptions
     public bool SkipNginx { get; init; }
 
     /// <summary>
-    /// <c>--profile warm|cold &lt;seconds&gt;</c>: only the fabric's 1 KiB h2 row (32 agents warm, 1 agent cold) for that
-    /// long, after printing the process id, so a profiler (dotnet-trace collect -p) can attach to a steady state.
+    /// <c>--profile warm|cold|egress &lt;seconds&gt;</c>: only one fabric row for that long (the 1 KiB h2 row with 32 agents
+    /// warm or 1 agent cold, or the egress forward proxy's h1.1 row with 32 clients), after printing the process id, so a
+    /// profiler (dotnet-trace collect -p, perf record -p) can attach to a steady state.
     /// </summary>
-    public (bool Cold, TimeSpan Duration)? Profile { get; init; }
+    public (ProfileMode Mode, TimeSpan Duration)? Profile { get; init; }
 
     /// <summary>Extra host arguments for the silo and the edge (e.g. <c>--OTEL_SDK_DISABLED=true</c>), for what-if runs.</summary>
     public IReadOnlyList<string> FabricArgs { get; init; } = [];
@@ -50,12 +51,20 @@ internal sealed record BenchOptions
                 "--profile" when i + 2 < args.Length => options with
                 {
                     SkipNginx = true,
-                    Profile = (args[++i] == "cold", TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture))),
+                    Profile = (Enum.Parse<ProfileMode>(args[++i], ignoreCase: true), TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture))),
                 },
                 "--fabric-arg" when i + 1 < args.Length => options with { FabricArgs = [.. options.FabricArgs, args[++i]] },
-                _ => throw new ArgumentException($"unknown argument '{args[i]}' (use --quick, --out <file>, --agents <n>, --rate <rps>, --no-nginx, --fabric-arg <host argument>, --profile warm|cold <seconds>)"),
+                _ => throw new ArgumentException($"unknown argument '{args[i]}' (use --quick, --out <file>, --agents <n>, --rate <rps>, --no-nginx, --fabric-arg <host argument>, --profile warm|cold|egress <seconds>)"),
             };
         }
         return options;
     }
+}
+
+/// <summary>The row <c>--profile</c> holds steady.</summary>
+public enum ProfileMode
+{
+    Warm,
+    Cold,
+    Egress,
 }

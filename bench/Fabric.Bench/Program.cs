@@ -104,7 +104,7 @@ try
 
     if (options.Profile is { } profile)
     {
-        await new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched).ProfileAsync(profile.Cold, profile.Duration, ct);
+        await new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched).ProfileAsync(profile.Mode, profile.Duration, ct);
         return;
     }
 

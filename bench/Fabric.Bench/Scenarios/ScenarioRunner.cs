@@ -142,15 +142,22 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
     /// One fabric row, long, for a profiler to attach to: warm-up first, then the process id on stderr
     /// (<c>PROFILE pid=…</c>), a pause for the profiler to connect, and the measured window.
     /// </summary>
-    public async Task ProfileAsync(bool cold, TimeSpan duration, CancellationToken ct)
+    public async Task ProfileAsync(ProfileMode mode, TimeSpan duration, CancellationToken ct)
     {
-        var request = BenchRequest.ToolsCall(Targets.EdgePath, 1024);
-        var count = cold ? 1 : agents.Count;
+        var cold = mode == ProfileMode.Cold;
+        var (name, baseUrl, version, request, clients) = mode switch
+        {
+            ProfileMode.Egress when targets.Api is { } api && proxied is { Count: > 0 } =>
+                ("fabric egress proxy h1.1 1KiB c32", api, Targets.Http11, BenchRequest.ToolsCall(Targets.PlainPath, 1024), proxied),
+            ProfileMode.Egress => throw new InvalidOperationException("the egress proxy row needs the demo API and proxied clients"),
+            _ => (cold ? ColdSequential : WarmH2, targets.Edge, Targets.Http2, BenchRequest.ToolsCall(Targets.EdgePath, 1024), agents),
+        };
+        var count = cold ? 1 : clients.Count;
         Action? beforeEach = cold ? fabric.EdgeCache.InvalidateAll : null;
-        await ClosedLoop.RunAsync(new LoadPlan([.. agents.Take(count)], targets.Edge, Targets.Http2, request, TimeSpan.Zero, TimeSpan.FromSeconds(3), beforeEach), cpu, ct);
+        await ClosedLoop.RunAsync(new LoadPlan([.. clients.Take(count)], baseUrl, version, request, TimeSpan.Zero, TimeSpan.FromSeconds(3), beforeEach), cpu, ct);
         Console.Error.WriteLine($"PROFILE pid={Environment.ProcessId}");
         await Task.Delay(TimeSpan.FromSeconds(2), ct);
-        await ClosedAsync(cold ? ColdSequential : WarmH2, targets.Edge, Targets.Http2, request, count, ct, beforeEach, duration);
+        await ClosedAsync(name, baseUrl, version, request, count, ct, beforeEach, duration, clients);
         // Audit records ship off the request path: a backlog here is work the window did not pay for.
         var flush = Stopwatch.StartNew();
         await fabric.EdgeServices.GetRequiredService<AuditShipper>().FlushAsync(ct);

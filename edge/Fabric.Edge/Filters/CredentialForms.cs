@@ -15,7 +15,10 @@ namespace Fabric.Edge.Filters;
 ///                    encoder (only '"', '\' and controls), ASCII-only (Python's json.dumps: non-ASCII → \u00e9),
 ///                    each also with '/' → '\/' (PHP, older serializers) and with lower-case \u hex
 /// </code>
-/// The list may repeat a form; <see cref="CredentialNeedles"/> deduplicates.
+/// The list may repeat a form; <see cref="CredentialNeedles"/> deduplicates. A text made only of characters no JSON
+/// encoder escapes (letters, digits and <c>-._~%=</c>, as most tokens and all their URL and base64 forms but the
+/// standard alphabet's <c>+</c> are) is its own JSON content, so only its <c>\/</c> variant is added: the needles of
+/// a typical credential are built without running the encoders at all.
 /// </summary>
 internal static class CredentialForms
 {
@@ -24,6 +27,14 @@ internal static class CredentialForms
         foreach (var text in TextForms(value))
         {
             yield return text;
+            if (IsOwnJsonContent(text))
+            {
+                if (text.Contains('/', StringComparison.Ordinal))
+                {
+                    yield return text.Replace("/", "\\/", StringComparison.Ordinal);
+                }
+                continue;
+            }
             foreach (var json in JsonForms(text))
             {
                 yield return json;
@@ -54,6 +65,12 @@ internal static class CredentialForms
         yield return urlSafe.TrimEnd('=');
     }
 
+    /// <summary>True when every encoder above leaves the text as it is: nothing to escape, no escapes of its own.</summary>
+    private static bool IsOwnJsonContent(string text) => !text.AsSpan().ContainsAnyExcept(PlainJson);
+
+    private static readonly System.Buffers.SearchValues<char> PlainJson =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%=/");
+
     private static IEnumerable<string> JsonForms(string text)
     {
         yield return JsonEncodedText.Encode(text).ToString();
@@ -82,6 +99,10 @@ internal static class CredentialForms
     /// <summary>Lower-cases the hex digits of every escape: <c>%2B</c> → <c>%2b</c>, <c>\u002B</c> → <c>\u002b</c>.</summary>
     private static string LowerHex(string text, char escape)
     {
+        if (!text.Contains(escape, StringComparison.Ordinal))
+        {
+            return text;
+        }
         var chars = text.ToCharArray();
         for (var i = 0; i < chars.Length; i++)
         {
