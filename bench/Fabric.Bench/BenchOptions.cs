@@ -15,6 +15,12 @@ internal sealed record BenchOptions
     public bool SkipNginx { get; init; }
 
     /// <summary>
+    /// <c>--pinned</c> (issue 9 §3): the edge and YARP each in a process of its own on core 1, this process (load
+    /// generator, upstream, silo) on core 0; only the headline rows, each proxy's own CPU read from /proc.
+    /// </summary>
+    public bool Pinned { get; init; }
+
+    /// <summary>
     /// <c>--profile warm|cold|egress &lt;seconds&gt;</c>: only one fabric row for that long (the 1 KiB h2 row with 32 agents
     /// warm or 1 agent cold, or the egress forward proxy's h1.1 row with 32 clients), after printing the process id, so a
     /// profiler (dotnet-trace collect -p, perf record -p) can attach to a steady state.
@@ -34,7 +40,7 @@ internal sealed record BenchOptions
 
     /// <summary>Every run stops itself: nothing in the harness waits longer than this.</summary>
     public TimeSpan HardLimit => Profile is { } profile ? profile.Duration + TimeSpan.FromMinutes(2)
-        : Quick ? TimeSpan.FromSeconds(90) : TimeSpan.FromMinutes(20);
+        : Quick ? TimeSpan.FromSeconds(120) : TimeSpan.FromMinutes(20);
 
     public static BenchOptions Parse(string[] args)
     {
@@ -48,13 +54,14 @@ internal sealed record BenchOptions
                 "--agents" when i + 1 < args.Length => options with { Agents = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 256) },
                 "--rate" when i + 1 < args.Length => options with { OpenLoopRate = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 20_000) },
                 "--no-nginx" => options with { SkipNginx = true },
+                "--pinned" => options with { Pinned = true, SkipNginx = true },
                 "--profile" when i + 2 < args.Length => options with
                 {
                     SkipNginx = true,
                     Profile = (Enum.Parse<ProfileMode>(args[++i], ignoreCase: true), TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture))),
                 },
                 "--fabric-arg" when i + 1 < args.Length => options with { FabricArgs = [.. options.FabricArgs, args[++i]] },
-                _ => throw new ArgumentException($"unknown argument '{args[i]}' (use --quick, --out <file>, --agents <n>, --rate <rps>, --no-nginx, --fabric-arg <host argument>, --profile warm|cold|egress <seconds>)"),
+                _ => throw new ArgumentException($"unknown argument '{args[i]}' (use --quick, --out <file>, --agents <n>, --rate <rps>, --no-nginx, --pinned, --fabric-arg <host argument>, --profile warm|cold|egress <seconds>)"),
             };
         }
         return options;

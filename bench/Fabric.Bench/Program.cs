@@ -9,6 +9,12 @@ using Fabric.Bench.Upstream;
 
 // Issue 5 §1: upstream, baselines (direct, YARP, nginx) and the fabric (silo + edge) on loopback in
 // this process; the scenarios one after another; a markdown table on stdout, JSON with --out.
+if (args is ["--serve-yarp", var yarpUpstream, var yarpDirectory, var yarpPort])
+{
+    // A child of --pinned: the YARP baseline in a process of its own.
+    await YarpPassthrough.ServeAsync(new Uri(yarpUpstream), yarpDirectory, int.Parse(yarpPort, System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
 var options = BenchOptions.Parse(args);
 using var limit = new CancellationTokenSource(options.HardLimit);
 var ct = limit.Token;
@@ -102,6 +108,19 @@ try
         targets = targets with { Nginx = null };
     }
 
+    if (options.Pinned)
+    {
+        var (pinnedResults, pinnedNotes) = await PinnedRun.RunAsync(options, fabric, agents, upstream.BaseUrl, yarpSvid, cpu, ct);
+        notes.AddRange(pinnedNotes);
+        Console.Out.Write(MarkdownReport.RenderPinned(machine, pinnedResults, notes));
+        if (options.OutPath is { } pinnedOut)
+        {
+            await File.WriteAllTextAsync(pinnedOut, System.Text.Json.JsonSerializer.Serialize(pinnedResults.Select(r => new { r.Name, r.Load }),
+                new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), ct);
+        }
+        return;
+    }
+
     if (options.Profile is { } profile)
     {
         await new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched).ProfileAsync(profile.Mode, profile.Duration, ct);
@@ -109,7 +128,9 @@ try
     }
 
     Progress("scenarios");
-    var results = new List<ScenarioResult>(await new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched).RunAllAsync(ct));
+    var runner = new ScenarioRunner(options, targets, agents, fabric, cpu, proxied, launched);
+    var results = new List<ScenarioResult>(await runner.RunAllAsync(ct));
+    notes.AddRange(runner.Notes);
 
     if (launched is not null && global::Fabric.Edge.Tests.Launch.StdioServers.TryFindDemoServer() is { } dll)
     {

@@ -28,11 +28,12 @@ internal sealed class BenchPki(X509Certificate2Collection bundle, string bundleP
     /// certificate required and chained to the bundle: how every bench server (upstream, YARP) listens.
     /// </summary>
     /// <param name="requireClientCertificate">False for the API an MCP server calls through the egress leg (Web PKI style: server authentication only).</param>
-    public void ListenMutualTls(KestrelServerOptions kestrel, Svid svid, long maxRequestBodySize, bool requireClientCertificate = true)
+    /// <param name="port">0 for a free one.</param>
+    public void ListenMutualTls(KestrelServerOptions kestrel, Svid svid, long maxRequestBodySize, bool requireClientCertificate = true, int port = 0)
     {
         kestrel.AddServerHeader = false;
         kestrel.Limits.MaxRequestBodySize = maxRequestBodySize;
-        kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        kestrel.Listen(IPAddress.Loopback, port, listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
             listen.UseHttps(https =>

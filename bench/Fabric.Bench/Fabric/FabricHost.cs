@@ -26,6 +26,7 @@ internal sealed class FabricHost : IAsyncDisposable
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "fabric-bench-" + Guid.NewGuid().ToString("N"));
     private WebApplication? _silo;
     private readonly List<WebApplication> _edges = [];
+    private string[] _shared = [];
 
     public HttpClient Admin { get; private set; } = null!;
     public Uri EdgeUrl => EdgeUrls[0];
@@ -50,11 +51,10 @@ internal sealed class FabricHost : IAsyncDisposable
         ];
         host._silo = FabricSiloApp.Build([.. shared, "--urls=http://127.0.0.1:0", "--Fabric:Bootstrap:Url=https://127.0.0.1:0", $"--FABRIC_ADMIN_TOKEN={AdminToken}"], Quiet);
         await host._silo.StartAsync(cancellationToken);
+        host._shared = shared;
         foreach (var name in (string[])["bench", "bench-2"])
         {
-            var edge = FabricEdgeApp.Build([.. shared, "--urls=https://127.0.0.1:0", $"--Fabric:Edge:Name={name}", "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0",
-                $"--Fabric:Edge:Launch:AllowedCommands={StdioServers.Dotnet}",
-                $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(host._dataDirectory, name, "audit")}"], Quiet);
+            var edge = FabricEdgeApp.Build([.. host.EdgeArguments(name, 0)], Quiet);
             host._edges.Add(edge);
             await edge.StartAsync(cancellationToken);
         }
@@ -66,6 +66,20 @@ internal sealed class FabricHost : IAsyncDisposable
         host.Pki = new BenchPki(SvidPem.LoadCertificates(bundlePem), bundlePem);
         return host;
     }
+
+    /// <summary>
+    /// How an edge of this cluster is started (the same for one in this process and one in a process of its own): the
+    /// cluster's ports and data directory (so it joins through the local join file), its name, a listener, its spool.
+    /// </summary>
+    public IReadOnlyList<string> EdgeArguments(string name, int port) =>
+    [
+        .. _shared, $"--urls=https://127.0.0.1:{port}", $"--Fabric:Edge:Name={name}", "--Fabric:Edge:Egress:ProxyUrls=http://127.0.0.1:0",
+        $"--Fabric:Edge:Launch:AllowedCommands={StdioServers.Dotnet}",
+        $"--Fabric:Edge:AuditSpoolDirectory={Path.Combine(_dataDirectory, name, "audit")}",
+    ];
+
+    /// <summary>Where a child process of the run may keep its files (removed with the run).</summary>
+    public string DataDirectory => _dataDirectory;
 
     /// <summary>Warnings and errors only, and on stderr: stdout is for the report.</summary>
     private static void Quiet(WebApplicationBuilder builder)

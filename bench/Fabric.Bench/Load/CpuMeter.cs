@@ -8,17 +8,29 @@ namespace Fabric.Bench.Load;
 /// any child processes named (nginx master and workers, read from /proc). A scenario's CPU is the
 /// delta over its measured window, so the cost of the proxy under test is its number minus direct's.
 /// </summary>
-internal sealed class CpuMeter
+internal sealed class CpuMeter(bool includeSelf = true)
 {
     private readonly List<int> _children = [];
+
+    /// <summary>The CPU time of one other process (and its children) alone: a pinned proxy's own cost.</summary>
+    public static CpuMeter Of(int pid)
+    {
+        var meter = new CpuMeter(includeSelf: false);
+        meter.AddChildTree(pid);
+        return meter;
+    }
     private static readonly double TicksPerSecond = 100.0; // USER_HZ on Linux
 
     public void AddChildTree(int pid) => _children.Add(pid);
 
     public TimeSpan Now()
     {
-        using var self = Process.GetCurrentProcess();
-        var total = self.TotalProcessorTime;
+        var total = TimeSpan.Zero;
+        if (includeSelf)
+        {
+            using var self = Process.GetCurrentProcess();
+            total = self.TotalProcessorTime;
+        }
         foreach (var pid in _children)
         {
             total += ProcTree(pid);

@@ -16,13 +16,7 @@ internal static class MarkdownReport
 
         Line($"## Fabric bench — {DateTime.UtcNow:yyyy-MM-dd} — {report.Machine.Cores} cores, SDK {report.Machine.Sdk}, {report.Machine.Os}");
         Line("");
-        Line("| scenario | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms / 1000 req | alloc B / req | failed |");
-        Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var result in results)
-        {
-            var l = result.Load;
-            Line($"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {(l.AllocatedBytesPerRequest is { } allocated ? F(allocated, "0") : "n/a")} | {l.Failed} |");
-        }
+        Table(text, results);
         Line("");
         Line($"Throughput ratios (warm 1 KiB tools/call, HTTP/2, 32 agents): Fabric/direct {R(report.Ratios.FabricOverDirect)}, Fabric/YARP {R(report.Ratios.FabricOverYarp)}, Fabric/nginx {R(report.Ratios.FabricOverNginx)}, splicing on/off {R(report.Ratios.SplicingOnOverOff)}");
         Line($"Measured again last (JIT tiered up): Fabric/direct {R(report.Ratios.FabricOverDirectLate)}, Fabric/YARP {R(report.Ratios.FabricOverYarpLate)}, Fabric/nginx {R(report.Ratios.FabricOverNginxLate)}, splicing on/off {R(report.Ratios.SplicingOnOverOffLate)}");
@@ -49,5 +43,31 @@ internal static class MarkdownReport
             }
         }
         return text.ToString();
+    }
+
+    /// <summary>The <c>--pinned</c> run: its rows and what they say (each proxy's own CPU is read from its process).</summary>
+    public static string RenderPinned(MachineInfo machine, IReadOnlyList<ScenarioResult> results, IReadOnlyList<string> notes)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"## Fabric bench --pinned — {DateTime.UtcNow:yyyy-MM-dd} — {machine.Cores} cores, SDK {machine.Sdk}, {machine.Os}\n\n");
+        Table(text, results);
+        text.Append("\n### Notes\n");
+        foreach (var note in notes)
+        {
+            text.Append("- ").Append(note).Append('\n');
+        }
+        return text.ToString();
+    }
+
+    private static void Table(StringBuilder text, IReadOnlyList<ScenarioResult> results)
+    {
+        static string F(double value, string format = "0.000") => value.ToString(format, CultureInfo.InvariantCulture);
+        text.Append("| scenario | req/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms / 1000 req | alloc B / req | failed |\n");
+        text.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var result in results)
+        {
+            var l = result.Load;
+            text.Append(CultureInfo.InvariantCulture, $"| {result.Name} | {F(l.Rps, "0")} | {F(l.Latency.P50Ms)} | {F(l.Latency.P90Ms)} | {F(l.Latency.P99Ms)} | {F(l.Latency.MaxMs, "0.0")} | {F(l.CpuMsPer1000, "0")} | {(l.AllocatedBytesPerRequest is { } allocated ? F(allocated, "0") : "n/a")} | {l.Failed} |\n");
+        }
     }
 }
