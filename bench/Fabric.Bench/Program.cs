@@ -149,6 +149,13 @@ try
             .RunAsync(options.RevocationSamples, options.Quick ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(2), ct));
     }
 
+    Progress("revocation of work in flight");
+    var cut = await new InFlightCutProbe(fabric, revocationAgent, fabric.EdgeUrl).RunAsync(options.Quick ? 10 : 50, ct);
+    notes.Add($"revocation of work in flight (issue 12 §5, {cut.AfterReturnMs.Count} streaming calls cut by a grant removal): from the API call's return "
+        + $"to the end of the agent's stream p50 {ReportBuilder.Percentile(cut.AfterReturnMs, 0.5):0.0} ms, max {(cut.AfterReturnMs.Count > 0 ? cut.AfterReturnMs.Max() : double.NaN):0.0} ms, "
+        + $"{cut.AfterReturnMs.Count(ms => ms > 100)} over 100 ms, {cut.Timeouts} not cut within 2 s (target: within 100 ms)");
+    Progress(notes[^1]);
+
     var redaction = await RedactionProbe.RunAsync(options.Quick ? 20_000 : 200_000, ct);
     var warmEdge = ReportBuilder.Find(results, ScenarioRunner.WarmH2 + ScenarioRunner.Late) ?? ReportBuilder.Find(results, ScenarioRunner.WarmH2);
     var directRow = ReportBuilder.Find(results, ScenarioRunner.DirectH2 + ScenarioRunner.Late) ?? ReportBuilder.Find(results, ScenarioRunner.DirectH2);

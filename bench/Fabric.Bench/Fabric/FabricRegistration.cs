@@ -21,6 +21,8 @@ internal static class FabricRegistration
     public const string ServerSse = "bench-sse";
     public const string ServerRevocation = "bench-rev";
     public const string ServerLimited = "bench-limited";
+    /// <summary>A tool call that streams until cut: the in-flight revocation probe's server.</summary>
+    public const string ServerStream = "bench-stream";
     public const string AgentsPrefix = "bench/agents";
     public const string ScalePrefix = "bench/scale";
 
@@ -68,6 +70,7 @@ internal static class FabricRegistration
         await fabric.PutAsync($"/v1/servers/{ServerNoSplice}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity }, cancellationToken);
         await fabric.PutAsync($"/v1/servers/{ServerSse}", new { upstream = new Uri(upstream, "/mcp/sse").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
         await fabric.PutAsync($"/v1/servers/{ServerLimited}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
+        await fabric.PutAsync($"/v1/servers/{ServerStream}", new { upstream = new Uri(upstream, "/mcp/stream").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
         await fabric.PutAsync($"/v1/servers/{ServerRevocation}", new { upstream = new Uri(upstream, "/mcp").ToString(), identity = upstreamIdentity, credential }, cancellationToken);
 
         string[] tools = ["echo", "tool-0*"];

@@ -106,6 +106,13 @@ internal sealed class Agent : IDisposable
         }
     }
 
+    /// <summary>A call whose answer is read as it streams: the response (headers read) for the caller to read and dispose.</summary>
+    public async Task<HttpResponseMessage> OpenAsync(BenchRequest request, Uri baseUrl, CancellationToken cancellationToken)
+    {
+        using var message = request.Create(baseUrl, HttpVersion.Version20);
+        return await _invoker.SendAsync(message, cancellationToken);
+    }
+
     /// <summary>For preflight checks and diagnostics: status and body as text.</summary>
     public async Task<(int Status, string Body)> SendForTextAsync(BenchRequest request, Uri baseUrl, Version version, CancellationToken cancellationToken)
     {

@@ -50,6 +50,12 @@ internal sealed class UpstreamServer(WebApplication app, Uri baseUrl) : IAsyncDi
             }
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
+        if (context.Request.Path.Value?.EndsWith("/stream", StringComparison.Ordinal) == true)
+        {
+            reader.AdvanceTo(read.Buffer.End);
+            await StreamUntilCutAsync(context);
+            return;
+        }
         var sse = context.Request.Path.Value?.EndsWith("/sse", StringComparison.Ordinal) == true;
         var length = (int)read.Buffer.Length;
         var body = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
@@ -73,6 +79,28 @@ internal sealed class UpstreamServer(WebApplication app, Uri baseUrl) : IAsyncDi
             {
                 ArrayPool<byte>.Shared.Return(output);
             }
+        }
+    }
+
+    /// <summary>
+    /// A tool call that never finishes (<c>…/stream</c>, for the in-flight revocation probe): one SSE progress event, longer
+    /// than any redaction hold-back so the agent sees it, then the stream stays open until someone cuts it.
+    /// </summary>
+    private static async Task StreamUntilCutAsync(HttpContext context)
+    {
+        context.Response.ContentType = "text/event-stream";
+        var padding = new string('x', 1024);
+        await context.Response.WriteAsync(
+            $"data: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{{\"progressToken\":1,\"progress\":1,\"message\":\"{padding}\"}}}}\n\n",
+            context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // cut: what the probe waits for
         }
     }
 

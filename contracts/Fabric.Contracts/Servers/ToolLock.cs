@@ -130,13 +130,68 @@ public static class LockDigest
                 writer.WriteStringValue(value.GetString());
                 break;
             case JsonValueKind.Number:
-                // The number as written, except an integral value in an exponent or fraction form gets one spelling.
-                writer.WriteRawValue(value.TryGetInt64(out var integer) ? integer.ToString(System.Globalization.CultureInfo.InvariantCulture) : value.GetRawText(), skipInputValidation: true);
+                // One spelling per value, exactly (never through a binary float): 1, 1.0, 1e0 and 10E-1 are one number.
+                writer.WriteRawValue(CanonicalNumber(value.GetRawText()), skipInputValidation: true);
                 break;
             default:
                 value.WriteTo(writer);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A JSON number's one spelling, computed on its digits (exact at any length): sign, significant digits without
+    /// leading or trailing zeros, and a decimal point where it falls; plain notation while the exponent is small (so
+    /// 0.5, 1.5 and 100 spell as usual), <c>d…e±n</c> beyond. Zero is <c>0</c> whatever its sign or spelling.
+    /// </summary>
+    internal static string CanonicalNumber(string raw)
+    {
+        var text = raw.AsSpan();
+        var negative = text.StartsWith("-");
+        if (negative)
+        {
+            text = text[1..];
+        }
+        long exponent = 0;
+        var e = text.IndexOfAny('e', 'E');
+        if (e >= 0)
+        {
+            if (!long.TryParse(text[(e + 1)..], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out exponent)
+                || Math.Abs(exponent) > 1_000_000_000)
+            {
+                return raw; // an exponent no real schema writes: kept exactly as sent
+            }
+            text = text[..e];
+        }
+        var point = text.IndexOf('.');
+        var digits = point < 0 ? text.ToString() : string.Concat(text[..point], text[(point + 1)..]);
+        if (point >= 0)
+        {
+            exponent -= text.Length - point - 1;
+        }
+        digits = digits.TrimStart('0');
+        if (digits.Length == 0)
+        {
+            return "0";
+        }
+        var trimmed = digits.TrimEnd('0');
+        exponent += digits.Length - trimmed.Length;
+        digits = trimmed;
+        var sign = negative ? "-" : "";
+        if (exponent >= 0 && digits.Length + exponent <= 21)
+        {
+            return sign + digits + new string('0', (int)exponent);
+        }
+        var pointAt = digits.Length + exponent; // where the decimal point falls in the digits
+        if (exponent < 0 && pointAt > 0)
+        {
+            return sign + digits[..(int)pointAt] + "." + digits[(int)pointAt..];
+        }
+        if (exponent < 0 && pointAt > -6)
+        {
+            return sign + "0." + new string('0', (int)-pointAt) + digits;
+        }
+        return sign + digits + "e" + exponent.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public static string Hash(string canonical) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));

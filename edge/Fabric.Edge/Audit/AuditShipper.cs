@@ -66,6 +66,9 @@ public sealed partial class AuditShipper : BackgroundService
     /// <summary>Records lost to bounded buffers (memory channel overflow, spool over its size cap).</summary>
     public long Dropped => Interlocked.Read(ref _dropped) + _spool.Dropped;
 
+    /// <summary>Spool writes (fsyncs) since start: how well records are grouped.</summary>
+    internal long SpoolWrites => _spool.Writes;
+
     public void Enqueue(AuditRecord record)
     {
         Interlocked.Increment(ref _enqueued);
@@ -202,6 +205,11 @@ public sealed partial class AuditShipper : BackgroundService
             if (await Task.WhenAny(pending, arrived) == pending || !await arrived)
             {
                 break;
+            }
+            if (_options.AuditSpoolLinger > TimeSpan.Zero)
+            {
+                // Group commit: the records arriving in the next moment share this write and its fsync.
+                await Task.Delay(_options.AuditSpoolLinger, _time, stoppingToken);
             }
             await SpoolQueuedAsync(reader);
         }

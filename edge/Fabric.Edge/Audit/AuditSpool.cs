@@ -80,6 +80,9 @@ public sealed class AuditSpool : IDisposable
     /// <summary>Records dropped because the spool outgrew <see cref="MaxBytes"/>.</summary>
     public long Dropped { get; private set; }
 
+    /// <summary>Writes since open, each one fsync (a group of records shares one).</summary>
+    public long Writes { get; private set; }
+
     /// <summary>Appends and fsyncs a batch; when this returns the records survive a crash.</summary>
     public void Append(IReadOnlyList<AuditRecord> records)
     {
@@ -108,6 +111,7 @@ public sealed class AuditSpool : IDisposable
         var start = _writer.Position;
         _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         _writer.Flush(flushToDisk: true);
+        Writes++;
         if (_tail.Count + records.Count > MaxTailRecords)
         {
             _tail.Clear();

@@ -30,6 +30,47 @@ public class LockDigestTests
     [InlineData("""{"name":"echo","description":"Echoes é.","inputSchema":{"type":"object","properties":{"text":{"type":"string"}},"required":[]}}""")]
     public void Any_change_to_a_defining_field_changes_the_digest(string changed) => Assert.NotEqual(Digest(Tool), Digest(changed));
 
+    private static string WithDefault(string number) =>
+        Tool.Replace("""{"type":"string"}""", $$"""{"type":"number","default":{{number}}}""", StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("1", "1.0", "1e0", "10E-1", "0.1e1", "1.000")]
+    [InlineData("0.5", "5e-1", "0.50", "50E-2", "0.5", "0.5")]
+    [InlineData("100", "1e2", "1.00e+2", "100.0", "1000e-1", "100")]
+    [InlineData("0", "-0", "0.0", "0e10", "-0.0e-3", "0")]
+    [InlineData("-1.5", "-15e-1", "-1.50", "-0.15E1", "-1.5", "-1.5")]
+    [InlineData("1e25", "10e24", "1E+25", "1e25", "1e25", "1e25")]
+    [InlineData("0.000001", "1e-6", "0.0000010", "1E-6", "1e-6", "1e-6")]
+    public void Spellings_of_one_number_have_one_digest(string first, string a, string b, string c, string d, string e)
+    {
+        foreach (var other in new[] { a, b, c, d, e })
+        {
+            Assert.Equal(Digest(WithDefault(first)), Digest(WithDefault(other)));
+        }
+    }
+
+    [Theory]
+    [InlineData("1", "1.0000000000000000000000000000001")] // beyond any binary float: exact on the digits
+    [InlineData("1.00000000000000000000000000001", "1.00000000000000000000000000002")]
+    [InlineData("0.5", "-0.5")]
+    [InlineData("100", "1000")]
+    [InlineData("1e25", "1e26")]
+    [InlineData("12345678901234567890123", "12345678901234567890124")]
+    public void Different_numbers_have_different_digests(string one, string other) =>
+        Assert.NotEqual(Digest(WithDefault(one)), Digest(WithDefault(other)));
+
+    [Theory]
+    [InlineData("1.0", "1")]
+    [InlineData("0.50", "0.5")]
+    [InlineData("-0", "0")]
+    [InlineData("1.5e3", "1500")]
+    [InlineData("1e-7", "1e-7")]
+    [InlineData("0.00001", "0.00001")]
+    [InlineData("123e-2", "1.23")]
+    [InlineData("1e22", "1e22")]
+    public void A_number_spells_as_usual_while_its_exponent_is_small(string raw, string canonical) =>
+        Assert.Equal(canonical, LockDigest.CanonicalNumber(raw));
+
     [Fact]
     public void A_set_digest_changes_with_a_rename_an_addition_and_a_removal_not_with_order()
     {

@@ -80,11 +80,14 @@ public sealed class TaskBindingTests(FabricFixture fabric)
         }
 
         var forwarded = upstream.Requests.Count;
-        foreach (var (http, id) in new[] { (otherHttp, taskId), (ownerHttp, "t-never-created"), (otherHttp, "t-never-created") })
+        foreach (var method in new[] { "tasks/get", "tasks/result", "tasks/cancel", "tasks/update" })
         {
-            var (status, body) = await PostAsync(http, endpoint, TaskRequest("tasks/get", id), "tasks/get");
-            Assert.Equal(HttpStatusCode.Forbidden, status);
-            Assert.Equal(ReasonCodes.TaskBindingMismatch, body.GetProperty("reason").GetString());
+            foreach (var (http, id) in new[] { (otherHttp, taskId), (ownerHttp, "t-never-created"), (otherHttp, "t-never-created") })
+            {
+                var (status, body) = await PostAsync(http, endpoint, TaskRequest(method, id), method);
+                Assert.True(status == HttpStatusCode.Forbidden, $"{method} {id}: {status} {body}");
+                Assert.Equal(ReasonCodes.TaskBindingMismatch, body.GetProperty("reason").GetString());
+            }
         }
         // No taskId at all is refused the same way.
         var (missing, _) = await PostAsync(otherHttp, endpoint, McpClients.StatelessRequest(3, "tasks/get"), "tasks/get");
