@@ -136,19 +136,8 @@ internal sealed class NginxProxy(Process process, string directory, Uri baseUrl)
 
     public void Dispose()
     {
-        try
-        {
-            if (!process.HasExited)
-            {
-                // Our own child, by pid: SIGTERM-equivalent via Kill of the master and its workers.
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit(5000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        process.Dispose();
+        // Our own child, by pid: the master and its workers.
+        PinnedProcess.Stop(process);
         try
         {
             Directory.Delete(directory, recursive: true);

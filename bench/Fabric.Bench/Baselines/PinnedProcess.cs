@@ -76,19 +76,23 @@ internal sealed class PinnedProcess(Process process, string log) : IDisposable
         }
     }
 
-    public void Dispose()
+    public void Dispose() => Stop(process);
+
+    /// <summary>Kills a child the run started (and its children: nginx's workers) and waits for it; disposes it.</summary>
+    public static void Stop(Process child)
     {
         try
         {
-            if (!process.HasExited)
+            if (!child.HasExited)
             {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit(5000);
+                child.Kill(entireProcessTree: true);
+                child.WaitForExit(5000);
             }
         }
         catch (InvalidOperationException)
         {
+            // already gone
         }
-        process.Dispose();
+        child.Dispose();
     }
 }
