@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Fabric.Edge.Tests.EndToEnd;
+using Microsoft.Extensions.DependencyInjection;
 using Fabric.Edge.Tests.Fixtures;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -62,6 +63,59 @@ public sealed class TwoEdgeRevocationTests(ITestOutputHelper output)
         await SetRules(Allow(server, "echo", "progress"));
         await Echo(onA, "again");
         await Echo(onB, "again");
+    }
+
+    [Fact]
+    public async Task Removing_a_grant_cuts_the_calls_in_flight_on_both_edges_and_each_edge_audits_its_cut()
+    {
+        await using var fabric = await RedisFabric.StartAsync(silos: 2);
+        var edgeA = await fabric.AddEdgeAsync("cut-a");
+        var edgeB = await fabric.AddEdgeAsync("cut-b");
+        var server = await fabric.AddServerAsync();
+        var agent = $"spiffe://{RedisFabric.TrustDomain}/agents/{RedisFabric.Unique("agent")}";
+        var policy = RedisFabric.Unique("pol");
+        Task SetRules(params object[] rules) => fabric.PutAsync($"/v1/policies/{policy}", new { subjects = new[] { agent }, rules });
+        await SetRules(Allow(server, "echo", "progress"));
+        var certificate = await fabric.MintSvidAsync(agent);
+        await using var onA = await fabric.ConnectAsync(edgeA, server, certificate, ProtocolGeneration.Sessions2025);
+        await using var onB = await fabric.ConnectAsync(edgeB, server, certificate, ProtocolGeneration.Stateless2026);
+
+        // Each edge's own record of the cut, awaited as an event.
+        Task<Fabric.Contracts.Audit.AuditRecord> CutOn(Microsoft.AspNetCore.Builder.WebApplication edge)
+        {
+            var recorded = new TaskCompletionSource<Fabric.Contracts.Audit.AuditRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+            edge.Services.GetRequiredService<Fabric.Edge.Audit.ExchangeAudit>().Recorded += record =>
+            {
+                if (record.Workload == agent && record.Name == "progress" && record.Reason == Fabric.Contracts.Policy.ReasonCodes.Revoked)
+                {
+                    recorded.TrySetResult(record);
+                }
+            };
+            return recorded.Task;
+        }
+        var cutA = CutOn(edgeA);
+        var cutB = CutOn(edgeB);
+
+        // 400 steps of 50 ms: 20 s on each edge if nobody cuts them.
+        var progressA = new RecordingProgress(expected: 1);
+        var progressB = new RecordingProgress(expected: 1);
+        var streamingA = onA.Client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 400 }, progressA).AsTask();
+        var streamingB = onB.Client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 400 }, progressB).AsTask();
+        await Task.WhenAll(progressA.All, progressB.All).WaitAsync(TimeSpan.FromSeconds(20));
+
+        await SetRules(Allow(server, "echo"));
+        var returned = Stopwatch.StartNew();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => streamingA.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAnyAsync<Exception>(() => streamingB.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(streamingA.IsFaulted && streamingB.IsFaulted, "a call ran on instead of being cut");
+        output.WriteLine($"both calls cut {returned.Elapsed.TotalMilliseconds:0.0} ms after the PUT returned");
+        Assert.False((await cutA.WaitAsync(TimeSpan.FromSeconds(10))).Allowed);
+        Assert.False((await cutB.WaitAsync(TimeSpan.FromSeconds(10))).Allowed);
+
+        // What is still granted keeps working on both edges.
+        await Echo(onA, "after");
+        await Echo(onB, "after");
     }
 
     [Fact]
