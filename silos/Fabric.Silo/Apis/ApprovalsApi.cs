@@ -41,11 +41,14 @@ internal static class ApprovalsApi
         ApprovalState? only = null;
         if (state is { Length: > 0 })
         {
-            if (!Enum.TryParse<ApprovalState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(state, out _))
+            // One state by its name, any casing: never a number, a comma list (Enum.TryParse would OR it into another
+            // state) or padded text.
+            var name = Enum.GetNames<ApprovalState>().FirstOrDefault(n => string.Equals(n, state, StringComparison.OrdinalIgnoreCase));
+            if (name is null)
             {
                 return ApiBody.Field("state", "state is one of pending, approved, denied, consumed, expired, cancelled");
             }
-            only = parsed;
+            only = Enum.Parse<ApprovalState>(name);
         }
         var requests = await grains.Approvals().ListAsync();
         return TypedResults.Ok(new ApprovalList([.. requests.Where(r => only is null || r.State == only).Select(ApprovalView.From)]));
