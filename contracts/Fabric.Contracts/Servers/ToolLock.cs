@@ -268,6 +268,50 @@ public sealed record ToolLockView(
         return Mode == ToolLockMode.TrustOnFirstUse;
     }
 
+    /// <summary>
+    /// Whether a <c>resources/read</c> of <paramref name="uri"/> is held back: it could be served by a resource template
+    /// whose latest definition is not the approved one. Each template's expressions (<c>{name}</c>, <c>{+path}</c>,
+    /// <c>{?q}</c>) match any text, so a URI that any held template could produce is held (failing closed when templates
+    /// overlap).
+    /// </summary>
+    public bool HoldsResource(string uri)
+    {
+        if (Mode == ToolLockMode.Off || !Held.TryGetValue(LockedList.ResourceTemplates, out var held) || held.IsEmpty)
+        {
+            return false;
+        }
+        foreach (var template in held)
+        {
+            if (Policy.Glob.IsMatch(TemplateGlob(template), uri))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>An RFC 6570 URI template as a glob: each <c>{…}</c> expression becomes <c>*</c> (an unclosed one swallows the rest).</summary>
+    internal static string TemplateGlob(string template)
+    {
+        var glob = new StringBuilder(template.Length);
+        for (var i = 0; i < template.Length; i++)
+        {
+            if (template[i] != '{')
+            {
+                glob.Append(template[i]);
+                continue;
+            }
+            var end = template.IndexOf('}', i + 1);
+            glob.Append('*');
+            if (end < 0)
+            {
+                break;
+            }
+            i = end;
+        }
+        return glob.ToString();
+    }
+
     /// <summary>Whether a call naming <paramref name="name"/> (a tool, a prompt) may go on: not held back, and approved or unseen under trust on first use.</summary>
     public bool Admits(LockedList list, string name)
     {

@@ -69,7 +69,8 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
         }
     }
 
-    private static bool BearsOn(string method) => method is "tools/call" or "prompts/get" or "tools/list" or "prompts/list" or "resources/templates/list";
+    private static bool BearsOn(string method) =>
+        method is "tools/call" or "prompts/get" or "resources/read" or "tools/list" or "prompts/list" or "resources/templates/list";
 
     /// <summary>
     /// The lock's denial of an allowed call, or null: the tool's latest definition is not the approved one, or the
@@ -80,6 +81,11 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
         if (exchange.ToolLock is not { } view || exchange.Message is not { Name: { } name, Method: { } method })
         {
             return null;
+        }
+        if (method == McpMethods.ResourcesRead)
+        {
+            // A read a changed (or new) resource template could serve waits for the template's approval too.
+            return view.HoldsResource(name) ? Decision.Deny(ReasonCodes.ToolDefinitionChanged, exchange.Grant.Version) : null;
         }
         LockedList? list = method switch { "tools/call" => LockedList.Tools, "prompts/get" => LockedList.Prompts, _ => null };
         if (list is not { } locked)

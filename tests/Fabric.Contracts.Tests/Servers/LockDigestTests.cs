@@ -71,6 +71,15 @@ public class LockDigestTests
     public void A_number_spells_as_usual_while_its_exponent_is_small(string raw, string canonical) =>
         Assert.Equal(canonical, LockDigest.CanonicalNumber(raw));
 
+    [Theory]
+    [InlineData("file:///logs/{name}", "file:///logs/*")]
+    [InlineData("{+base}/items{?q,limit}", "*/items*")]
+    [InlineData("db://{table}/{id}", "db://*/*")]
+    [InlineData("plain://no-expressions", "plain://no-expressions")]
+    [InlineData("broken://{unclosed", "broken://*")]
+    public void A_resource_template_matches_as_a_glob_whose_expressions_match_anything(string template, string glob) =>
+        Assert.Equal(glob, ToolLockView.TemplateGlob(template));
+
     [Fact]
     public void A_set_digest_changes_with_a_rename_an_addition_and_a_removal_not_with_order()
     {
