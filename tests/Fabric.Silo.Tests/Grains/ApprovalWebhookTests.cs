@@ -23,6 +23,7 @@ namespace Fabric.Silo.Tests.Grains;
 public sealed class ApprovalWebhookTests(LeaseClusterFixture fixture) : IAsyncLifetime
 {
     private readonly ConcurrentQueue<(string Signature, byte[] Body)> _received = new();
+    private readonly ConcurrentQueue<long> _arrivals = new();
     private readonly TaskCompletionSource _delivered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WebApplication _receiver = null!;
     private int _failuresLeft = 2;
@@ -35,6 +36,7 @@ public sealed class ApprovalWebhookTests(LeaseClusterFixture fixture) : IAsyncLi
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
+            _arrivals.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
             _received.Enqueue((context.Request.Headers[ApprovalWebhook.SignatureHeader].ToString(), body.ToArray()));
             if (Interlocked.Decrement(ref _failuresLeft) >= 0)
             {
@@ -74,6 +76,10 @@ public sealed class ApprovalWebhookTests(LeaseClusterFixture fixture) : IAsyncLi
         await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await webhook.StopAsync(CancellationToken.None);
         Assert.Equal(3, _received.Count); // two failures, then delivered
+        // The retries back off: at least the first retry delay (20 ms) before the second try, twice it before the third.
+        var arrivals = _arrivals.ToArray();
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(arrivals[0], arrivals[1]).TotalMilliseconds >= 19, "the first retry came before its delay");
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(arrivals[1], arrivals[2]).TotalMilliseconds >= 39, "the second retry did not wait twice as long");
         foreach (var (signature, body) in _received)
         {
             // t=<unix>,v1=<hex HMAC-SHA256(key, "<t>." + body)>, recomputed here independently.
