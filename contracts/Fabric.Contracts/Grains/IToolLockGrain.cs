@@ -14,6 +14,13 @@ public interface IToolLockGrain : IGrainWithStringKey
     [Alias("Observe")]
     ValueTask<ToolLockView> ObserveAsync(LockedList list, IReadOnlyList<LockedItem> items);
 
+    /// <summary>
+    /// The server said <paramref name="list"/> changed (an edge saw its <c>notifications/…/list_changed</c>): every edge
+    /// holds calls to that list's items until one reports the whole new list (<see cref="ObserveAsync"/>).
+    /// </summary>
+    [Alias("Signal")]
+    ValueTask SignalAsync(LockedList list);
+
     /// <summary>Approved and current items of every list, for review.</summary>
     [Alias("Get"), AlwaysInterleave]
     ValueTask<ToolLockState> GetAsync();

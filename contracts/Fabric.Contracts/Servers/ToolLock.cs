@@ -214,8 +214,15 @@ public sealed record ToolLockView(
     [property: Id(2)] ImmutableDictionary<LockedList, ImmutableHashSet<string>> Held,
     [property: Id(3)] long Version,
     [property: Id(4)] ImmutableDictionary<string, ImmutableDictionary<string, string>>? ParamHeaders = null,
-    [property: Id(5)] ImmutableDictionary<string, Policy.ToolAnnotations>? Attested = null)
+    [property: Id(5)] ImmutableDictionary<string, Policy.ToolAnnotations>? Attested = null,
+    [property: Id(6)] ImmutableHashSet<LockedList>? Signalled = null)
 {
+    /// <summary>
+    /// Whether the server said <paramref name="list"/> changed (<c>list_changed</c>, seen by any edge) and no edge has
+    /// reported the new list since: calls to its items are held on every edge, since nobody knows which item changed.
+    /// </summary>
+    public bool IsSignalled(LockedList list) => Mode != ToolLockMode.Off && Signalled?.Contains(list) == true;
+
     public static readonly ToolLockView Unlocked = new(ToolLockMode.Off, ImmutableDictionary<LockedList, ImmutableDictionary<string, string>>.Empty,
         ImmutableDictionary<LockedList, ImmutableHashSet<string>>.Empty, 0);
 

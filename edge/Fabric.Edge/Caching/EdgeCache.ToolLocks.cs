@@ -71,6 +71,14 @@ public sealed partial class EdgeCache
     }
 
     /// <summary>Reports a list as seen and caches the view the lock answers with.</summary>
+    /// <summary>Tells the server's lock its list changed; the lock's push then drops every edge's cached view.</summary>
+    public async Task SignalToolLockAsync(string server, LockedList list) =>
+        await calls.RetryAsync(async ValueTask<bool> () =>
+        {
+            await cluster.ToolLock(server).SignalAsync(list);
+            return true;
+        });
+
     public async ValueTask<ToolLockView> ObserveToolsAsync(string server, LockedList list, IReadOnlyList<LockedItem> items)
     {
         var epoch = Volatile.Read(ref _epoch);

@@ -92,7 +92,7 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
         {
             return null;
         }
-        return !view.Admits(locked, name) || (view.Mode != ToolLockMode.Off && _signalled.ContainsKey((exchange.ServerName, locked)))
+        return !view.Admits(locked, name) || view.IsSignalled(locked) || (view.Mode != ToolLockMode.Off && _signalled.ContainsKey((exchange.ServerName, locked)))
             ? Decision.Deny(ReasonCodes.ToolDefinitionChanged, exchange.Grant.Version)
             : null;
     }
@@ -111,7 +111,25 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
         _reported.TryRemove((server, list), out _);
         telemetry.ToolsHeld.Add(1);
         LogSignalled(logger, server, list);
+        // Every other edge holds the list too once the lock knows (this edge holds it already, whatever the cluster says).
+        _ = SignalClusterAsync(server, list);
     }
+
+    private async Task SignalClusterAsync(string server, LockedList list)
+    {
+        try
+        {
+            await cache.SignalToolLockAsync(server, list);
+            Signalled?.Invoke(server, list);
+        }
+        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
+        {
+            LogReportFailed(logger, server, list, ex.Message);
+        }
+    }
+
+    /// <summary>Raised once a list_changed was passed to the server's lock (every edge then holds the list): tests await it.</summary>
+    internal event Action<string, LockedList>? Signalled;
 
     [LoggerMessage(EventId = 2321, Level = LogLevel.Information, Message = "{Server} said its {List} changed: calls to it are held until its new list is seen")]
     private static partial void LogSignalled(ILogger logger, string server, LockedList list);
@@ -162,7 +180,9 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
             // The whole new list is seen: what the signal held back is decided by the lock again.
             _signalled.TryRemove((server.Name, list), out _);
             var digest = LockDigest.OfSet(items);
-            if (_reported.TryGetValue((server.Name, list), out var last) && last == digest)
+            // Reported already, unless the lock holds the list for a signal (another edge saw list_changed): this edge's
+            // sight of the whole list answers it.
+            if (_reported.TryGetValue((server.Name, list), out var last) && last == digest && exchange.ToolLock?.IsSignalled(list) != true)
             {
                 continue;
             }

@@ -13,6 +13,8 @@ public sealed class ToolLockGrainState
     [Id(2)] public long Version { get; set; }
     /// <summary>Operator-attested annotations by tool name (issue 12 §2).</summary>
     [Id(3)] public Dictionary<string, ToolAnnotations> Attested { get; set; } = [];
+    /// <summary>Lists the server said changed, whose new contents no edge has reported yet.</summary>
+    [Id(4)] public HashSet<LockedList> Signalled { get; set; } = [];
 }
 
 /// <summary>
@@ -80,9 +82,15 @@ public sealed partial class ToolLockGrain(
         {
             seen.TryAdd(item.Name, item);
         }
+        // The whole list is seen: a signal that held it is answered, whether or not the list changed.
+        var answered = state.State.Signalled.Remove(list);
         var previous = state.State.Current.GetValueOrDefault(list);
         if (previous is not null && previous.Count == seen.Count && seen.All(i => previous.TryGetValue(i.Key, out var p) && p.Digest == i.Value.Digest))
         {
+            if (answered)
+            {
+                await PublishAsync();
+            }
             return View(mode);
         }
         var heldBefore = Held(list);
@@ -106,6 +114,25 @@ public sealed partial class ToolLockGrain(
         return View(mode);
     }
 
+    public async ValueTask SignalAsync(LockedList list)
+    {
+        if (!Enum.IsDefined(list) || state.State.Signalled.Contains(list) || await ModeAsync() == ToolLockMode.Off)
+        {
+            return;
+        }
+        state.State.Signalled.Add(list);
+        LogSignalled(logger, Server, list);
+        await PublishAsync();
+    }
+
+    /// <summary>A new version of the view, stored and pushed to every edge.</summary>
+    private async Task PublishAsync()
+    {
+        state.State.Version++;
+        await state.WriteStateAsync();
+        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
+    }
+
     public async ValueTask<bool> ApproveAsync(LockedList list, string setDigest)
     {
         var current = state.State.Current.GetValueOrDefault(list) ?? [];
@@ -123,13 +150,14 @@ public sealed partial class ToolLockGrain(
 
     public async ValueTask ResetAsync()
     {
-        if (state.State.Approved.Count == 0 && state.State.Current.Count == 0 && state.State.Attested.Count == 0)
+        if (state.State.Approved.Count == 0 && state.State.Current.Count == 0 && state.State.Attested.Count == 0 && state.State.Signalled.Count == 0)
         {
             return;
         }
         state.State.Approved.Clear();
         state.State.Current.Clear();
         state.State.Attested.Clear();
+        state.State.Signalled.Clear();
         state.State.Version++;
         await state.WriteStateAsync();
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
@@ -163,7 +191,8 @@ public sealed partial class ToolLockGrain(
             ? tools.Values.Select(t => (t.Name, Headers: ToolLockView.ParamHeadersIn(t.Canonical))).Where(t => t.Headers.Count > 0)
                 .ToImmutableDictionary(t => t.Name, t => t.Headers, StringComparer.Ordinal)
             : null,
-        state.State.Attested.Count == 0 ? null : state.State.Attested.ToImmutableDictionary(StringComparer.Ordinal));
+        state.State.Attested.Count == 0 ? null : state.State.Attested.ToImmutableDictionary(StringComparer.Ordinal),
+        state.State.Signalled.Count == 0 ? null : [.. state.State.Signalled]);
 
     private async Task<ToolLockMode> ModeAsync() =>
         await GrainFactory.Server(Server).GetAsync() is { } definition ? definition.ToolLock : ToolLockMode.Off;
@@ -205,6 +234,9 @@ public sealed partial class ToolLockGrain(
 
     [LoggerMessage(EventId = 3405, Level = LogLevel.Warning, Message = "Tool lock of {Server}: annotations of {Tool} attested as {Annotations}")]
     private static partial void LogAttested(ILogger logger, string server, string tool, string annotations);
+
+    [LoggerMessage(EventId = 3406, Level = LogLevel.Information, Message = "Tool lock of {Server}: the server said its {List} changed; calls to it are held on every edge until its new list is seen")]
+    private static partial void LogSignalled(ILogger logger, string server, LockedList list);
 
     [LoggerMessage(EventId = 3404, Level = LogLevel.Warning, Message = "Tool lock of {Server}: the drift could not be audited: {Error}")]
     private static partial void LogAuditFailed(ILogger logger, string server, string error);
