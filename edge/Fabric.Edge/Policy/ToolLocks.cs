@@ -122,9 +122,10 @@ internal sealed partial class ToolLocks(EdgeCache cache, EdgeTelemetry telemetry
             await cache.SignalToolLockAsync(server, list);
             Signalled?.Invoke(server, list);
         }
-        catch (Exception ex) when (ClusterCalls.IsClusterFault(ex))
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogReportFailed(logger, server, list, ex.Message);
+            // Off the request path and never awaited: whatever failed is logged; this edge holds the list regardless.
+            LogReportFailed(logger, server, list, ex.GetType().Name + ": " + ex.Message);
         }
     }
 
