@@ -287,6 +287,11 @@ public sealed record ToolLockView(
         {
             return false;
         }
+        // The templates are the upstream's: matching is bounded, and past the bound every read is held (failing closed).
+        if (held.Count > MaxMatchedTemplates || uri.Length > MaxMatchedUri || held.Any(t => t.Length > MaxMatchedTemplate))
+        {
+            return true;
+        }
         foreach (var template in held)
         {
             if (Policy.Glob.IsMatch(TemplateGlob(template), uri))
@@ -296,6 +301,11 @@ public sealed record ToolLockView(
         }
         return false;
     }
+
+    /// <summary>Past any of these bounds a held template set holds every read instead of being matched (glob cost is O(template × URI)).</summary>
+    public const int MaxMatchedTemplates = 64;
+    public const int MaxMatchedTemplate = 1024;
+    public const int MaxMatchedUri = 8192;
 
     /// <summary>An RFC 6570 URI template as a glob: each <c>{…}</c> expression becomes <c>*</c> (an unclosed one swallows the rest).</summary>
     internal static string TemplateGlob(string template)

@@ -80,6 +80,33 @@ public class LockDigestTests
     public void A_resource_template_matches_as_a_glob_whose_expressions_match_anything(string template, string glob) =>
         Assert.Equal(glob, ToolLockView.TemplateGlob(template));
 
+    private static ToolLockView Holding(params string[] templates) => ToolLockView.Unlocked with
+    {
+        Mode = ToolLockMode.TrustOnFirstUse,
+        Held = ImmutableDictionary<LockedList, ImmutableHashSet<string>>.Empty.Add(LockedList.ResourceTemplates, [.. templates]),
+    };
+
+    [Fact]
+    public void A_read_is_held_when_a_held_template_could_serve_it_and_otherwise_not()
+    {
+        var view = Holding("file:///logs/{name}", "secrets://{key}");
+        Assert.True(view.HoldsResource("file:///logs/app.log"));
+        Assert.True(view.HoldsResource("secrets://api"));
+        Assert.False(view.HoldsResource("db://users"));
+        Assert.False((view with { Mode = ToolLockMode.Off }).HoldsResource("secrets://api"));
+        Assert.False(Holding().HoldsResource("secrets://api"));
+    }
+
+    [Fact]
+    public void Past_the_matching_bounds_a_hostile_template_set_holds_every_read_instead_of_being_matched()
+    {
+        // An upstream listing thousands of star-heavy templates, and an agent sending a megabyte URI: no matching at all.
+        var many = Holding([.. Enumerable.Range(0, ToolLockView.MaxMatchedTemplates + 1).Select(i => $"x{i}://{{a}}{{b}}{{c}}{{d}}/z")]);
+        Assert.True(many.HoldsResource("db://users"));
+        Assert.True(Holding("file:///{a}").HoldsResource("db://" + new string('a', ToolLockView.MaxMatchedUri + 1)));
+        Assert.True(Holding("x://" + new string('y', ToolLockView.MaxMatchedTemplate)).HoldsResource("db://users"));
+    }
+
     [Fact]
     public void A_set_digest_changes_with_a_rename_an_addition_and_a_removal_not_with_order()
     {
