@@ -51,8 +51,6 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         silo.AddMemoryGrainStorage("fabric");
         silo.Services.AddSingleton(TimeProvider.System);
-        silo.Services.AddMetrics();
-        silo.Services.AddSingleton<Fabric.Silo.Hosting.SiloTelemetry>();
         silo.Services.AddSingleton(new LocalSecretProtector(LocalSecretKey));
         silo.Services.AddSingleton<Fabric.Silo.Identity.CaStore>(sp => new Fabric.Silo.Identity.FileCaStore(
             CaDirectory, sp.GetRequiredService<LocalSecretProtector>(), TimeProvider.System));

@@ -27,7 +27,6 @@ public sealed class ToolLockGrainState
 public sealed partial class ToolLockGrain(
     [PersistentState("toolLock", GrainStorage.Name)] IPersistentState<ToolLockGrainState> state,
     TimeProvider time,
-    Fabric.Silo.Hosting.SiloTelemetry telemetry,
     ILogger<ToolLockGrain> logger) : Grain, IToolLockGrain
 {
     private string Server => this.GetPrimaryKeyString();
@@ -107,7 +106,7 @@ public sealed partial class ToolLockGrain(
         if (drifted.Count > 0)
         {
             LogDrift(logger, Server, list, string.Join(", ", drifted));
-            telemetry.ToolDrift.Add(drifted.Count, new KeyValuePair<string, object?>("server", Server), new KeyValuePair<string, object?>("list", list.ToString()));
+            Fabric.Silo.Hosting.SiloTelemetry.ToolDrift.Add(drifted.Count, new KeyValuePair<string, object?>("server", Server), new KeyValuePair<string, object?>("list", list.ToString()));
             await AuditDriftAsync(list, drifted);
         }
         await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));

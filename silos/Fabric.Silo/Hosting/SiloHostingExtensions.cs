@@ -24,7 +24,6 @@ public static class SiloHostingExtensions
         // The silo's SVID comes first: no Orleans link opens without it (hosted services start in order).
         builder.Services.Configure<SiloNodeOptions>(builder.Configuration.GetSection("Fabric:Silo"));
         builder.Services.AddSingleton<NodeIdentity>();
-        builder.Services.AddSingleton<SiloTelemetry>();
         builder.Services.AddSingleton<LinkPeers>();
         builder.Services.AddHostedService<SiloIdentityService>();
 

@@ -2,19 +2,15 @@ using System.Diagnostics.Metrics;
 
 namespace Fabric.Silo.Hosting;
 
-/// <summary>Metrics of the silo, under the service defaults' meter name ("Fabric", the edge's too), which they export.</summary>
-public sealed class SiloTelemetry : IDisposable
+/// <summary>
+/// Metrics of the silo, under the service defaults' meter name ("Fabric", the edge's too), which they export. One
+/// process-wide meter, so every grain can count without a service of its own (test clusters build their silos bare).
+/// </summary>
+public static class SiloTelemetry
 {
-    private readonly Meter _meter;
+    private static readonly Meter Meter = new(Microsoft.Extensions.Hosting.ServiceDefaultsExtensions.TelemetryName);
 
-    public SiloTelemetry(IMeterFactory meters)
-    {
-        _meter = meters.Create(Microsoft.Extensions.Hosting.ServiceDefaultsExtensions.TelemetryName);
-        ToolDrift = _meter.CreateCounter<long>("fabric.tool_lock.drift",
-            description: "Tools, prompts and resource templates newly held back by a server's tool lock (changed or new since the approval), by server and list");
-    }
-
-    public Counter<long> ToolDrift { get; }
-
-    public void Dispose() => _meter.Dispose();
+    /// <summary>Tools, prompts and resource templates newly held back by a server's tool lock, by server and list.</summary>
+    public static Counter<long> ToolDrift { get; } = Meter.CreateCounter<long>("fabric.tool_lock.drift",
+        description: "Tools, prompts and resource templates newly held back by a server's tool lock (changed or new since the approval), by server and list");
 }
