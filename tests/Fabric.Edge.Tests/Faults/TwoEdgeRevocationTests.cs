@@ -24,15 +24,9 @@ public sealed class TwoEdgeRevocationTests(ITestOutputHelper output)
     [Fact]
     public async Task Revoking_a_grant_while_sessions_stream_on_two_edges_denies_the_next_message_on_both()
     {
-        await using var fabric = await RedisFabric.StartAsync(silos: 2);
-        var edgeA = await fabric.AddEdgeAsync("fault-a");
-        var edgeB = await fabric.AddEdgeAsync("fault-b");
-        var server = await fabric.AddServerAsync();
-        var agent = $"spiffe://{RedisFabric.TrustDomain}/agents/{RedisFabric.Unique("agent")}";
-        var policy = RedisFabric.Unique("pol");
-        Task SetRules(params object[] rules) => fabric.PutAsync($"/v1/policies/{policy}", new { subjects = new[] { agent }, rules });
-        await SetRules(Allow(server, "echo", "progress"));
-        var certificate = await fabric.MintSvidAsync(agent);
+        await using var two = await TwoEdges.StartAsync("fault", "echo", "progress");
+        var (fabric, edgeA, edgeB, server, agent, certificate) = (two.Fabric, two.EdgeA, two.EdgeB, two.Server, two.Agent, two.Certificate);
+        Task SetRules(params object[] rules) => two.SetRules(rules);
 
         await using var onA = await fabric.ConnectAsync(edgeA, server, certificate, ProtocolGeneration.Sessions2025);
         await using var onB = await fabric.ConnectAsync(edgeB, server, certificate, ProtocolGeneration.Stateless2026);
@@ -68,15 +62,9 @@ public sealed class TwoEdgeRevocationTests(ITestOutputHelper output)
     [Fact]
     public async Task Removing_a_grant_cuts_the_calls_in_flight_on_both_edges_and_each_edge_audits_its_cut()
     {
-        await using var fabric = await RedisFabric.StartAsync(silos: 2);
-        var edgeA = await fabric.AddEdgeAsync("cut-a");
-        var edgeB = await fabric.AddEdgeAsync("cut-b");
-        var server = await fabric.AddServerAsync();
-        var agent = $"spiffe://{RedisFabric.TrustDomain}/agents/{RedisFabric.Unique("agent")}";
-        var policy = RedisFabric.Unique("pol");
-        Task SetRules(params object[] rules) => fabric.PutAsync($"/v1/policies/{policy}", new { subjects = new[] { agent }, rules });
-        await SetRules(Allow(server, "echo", "progress"));
-        var certificate = await fabric.MintSvidAsync(agent);
+        await using var two = await TwoEdges.StartAsync("cut", "echo", "progress");
+        var (fabric, edgeA, edgeB, server, agent, certificate) = (two.Fabric, two.EdgeA, two.EdgeB, two.Server, two.Agent, two.Certificate);
+        Task SetRules(params object[] rules) => two.SetRules(rules);
         await using var onA = await fabric.ConnectAsync(edgeA, server, certificate, ProtocolGeneration.Sessions2025);
         await using var onB = await fabric.ConnectAsync(edgeB, server, certificate, ProtocolGeneration.Stateless2026);
 
@@ -121,15 +109,9 @@ public sealed class TwoEdgeRevocationTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_grant_change_is_in_force_on_both_edges_when_the_PUT_returns_measured_over_many_changes()
     {
-        await using var fabric = await RedisFabric.StartAsync(silos: 2);
-        var edgeA = await fabric.AddEdgeAsync("prop-a");
-        var edgeB = await fabric.AddEdgeAsync("prop-b");
-        var server = await fabric.AddServerAsync();
-        var agent = $"spiffe://{RedisFabric.TrustDomain}/agents/{RedisFabric.Unique("agent")}";
-        var policy = RedisFabric.Unique("pol");
-        Task SetRules(params object[] rules) => fabric.PutAsync($"/v1/policies/{policy}", new { subjects = new[] { agent }, rules });
-        await SetRules(Allow(server, "echo", "add"));
-        var certificate = await fabric.MintSvidAsync(agent);
+        await using var two = await TwoEdges.StartAsync("prop", "echo", "add");
+        var (fabric, edgeA, edgeB, server, agent, certificate) = (two.Fabric, two.EdgeA, two.EdgeB, two.Server, two.Agent, two.Certificate);
+        Task SetRules(params object[] rules) => two.SetRules(rules);
         await using var onA = await fabric.ConnectAsync(edgeA, server, certificate, ProtocolGeneration.Sessions2025);
         await using var onB = await fabric.ConnectAsync(edgeB, server, certificate, ProtocolGeneration.Stateless2026);
         // Warm both paths (connections, caches, JIT) before measuring.
@@ -190,5 +172,41 @@ public sealed class TwoEdgeRevocationTests(ITestOutputHelper output)
         var sorted = samples.Order().ToArray();
         double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
         return $"median {At(0.5):F2} ms, p99 {At(0.99):F2} ms, max {sorted[^1]:F2} ms";
+    }
+
+    /// <summary>One Redis, two silos, two edges, one server and one agent allowed <c>tools</c> on it (the tests' common start).</summary>
+    private sealed class TwoEdges(RedisFabric fabric, Microsoft.AspNetCore.Builder.WebApplication edgeA, Microsoft.AspNetCore.Builder.WebApplication edgeB,
+        string server, string agent, string policy, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) : IAsyncDisposable
+    {
+        public RedisFabric Fabric => fabric;
+        public Microsoft.AspNetCore.Builder.WebApplication EdgeA => edgeA;
+        public Microsoft.AspNetCore.Builder.WebApplication EdgeB => edgeB;
+        public string Server => server;
+        public string Agent => agent;
+        public System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate => certificate;
+
+        public Task SetRules(params object[] rules) => fabric.PutAsync($"/v1/policies/{policy}", new { subjects = new[] { agent }, rules });
+
+        public static async Task<TwoEdges> StartAsync(string prefix, params string[] tools)
+        {
+            var fabric = await RedisFabric.StartAsync(silos: 2);
+            try
+            {
+                var edgeA = await fabric.AddEdgeAsync(prefix + "-a");
+                var edgeB = await fabric.AddEdgeAsync(prefix + "-b");
+                var server = await fabric.AddServerAsync();
+                var agent = $"spiffe://{RedisFabric.TrustDomain}/agents/{RedisFabric.Unique("agent")}";
+                var policy = RedisFabric.Unique("pol");
+                await fabric.PutAsync($"/v1/policies/{policy}", new { subjects = new[] { agent }, rules = new[] { Allow(server, tools) } });
+                return new TwoEdges(fabric, edgeA, edgeB, server, agent, policy, await fabric.MintSvidAsync(agent));
+            }
+            catch
+            {
+                await fabric.DisposeAsync();
+                throw;
+            }
+        }
+
+        public ValueTask DisposeAsync() => fabric.DisposeAsync();
     }
 }
