@@ -13,11 +13,10 @@ namespace Fabric.Contracts.Audit;
 /// </summary>
 public static class AuditChain
 {
-    private static readonly JsonSerializerOptions Canonical = new(JsonSerializerDefaults.Web);
 
     /// <summary>SHA-256 (hex) of the record's JSON without its hash and signature fields.</summary>
-    public static string HashOf(AuditRecord record) =>
-        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(record with { Hash = null, Signature = null, SignerCertificate = null }, Canonical)));
+    public static string HashOf(AuditRecord record) => Convert.ToHexStringLower(AuditJson.Sha256Of(
+        record is { Hash: null, Signature: null, SignerCertificate: null } ? record : record with { Hash = null, Signature = null, SignerCertificate = null }));
 
     /// <summary>The record as the <paramref name="sequence"/>-th of its edge's chain after <paramref name="previousHash"/>.</summary>
     public static AuditRecord Link(AuditRecord record, long sequence, string? previousHash)

@@ -32,7 +32,6 @@ public sealed class AuditSpool : IDisposable
     private const string CheckpointFile = "checkpoint";
     private const long SegmentBytes = 8 * 1024 * 1024;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly string _directory;
     private readonly FileStream _lock;
@@ -104,7 +103,7 @@ public sealed class AuditSpool : IDisposable
         var ends = new long[records.Count];
         for (var i = 0; i < records.Count; i++)
         {
-            JsonSerializer.Serialize(buffer, records[i], Json);
+            JsonSerializer.Serialize(buffer, records[i], AuditJson.Record);
             buffer.WriteByte((byte)'\n');
             ends[i] = buffer.Length;
         }
@@ -318,7 +317,7 @@ public sealed class AuditSpool : IDisposable
     {
         try
         {
-            return JsonSerializer.Deserialize<AuditRecord>(line, Json);
+            return JsonSerializer.Deserialize(line, AuditJson.Record);
         }
         catch (JsonException)
         {
