@@ -32,7 +32,6 @@ public sealed class AuditSpool : IDisposable
     private const string CheckpointFile = "checkpoint";
     private const long SegmentBytes = 8 * 1024 * 1024;
 
-
     private readonly string _directory;
     private readonly FileStream _lock;
     private const int MaxRetainedAppendBuffer = 1024 * 1024;
@@ -79,8 +78,10 @@ public sealed class AuditSpool : IDisposable
     /// <summary>Records dropped because the spool outgrew <see cref="MaxBytes"/>.</summary>
     public long Dropped { get; private set; }
 
-    /// <summary>Writes since open, each one fsync (a group of records shares one).</summary>
-    public long Writes { get; private set; }
+    /// <summary>Writes since open, each one fsync (a group of records shares one); read from any thread.</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
+    private long _writes;
 
     /// <summary>Appends and fsyncs a batch; when this returns the records survive a crash.</summary>
     public void Append(IReadOnlyList<AuditRecord> records)
@@ -110,7 +111,7 @@ public sealed class AuditSpool : IDisposable
         var start = _writer.Position;
         _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         _writer.Flush(flushToDisk: true);
-        Writes++;
+        Interlocked.Increment(ref _writes);
         if (_tail.Count + records.Count > MaxTailRecords)
         {
             _tail.Clear();
