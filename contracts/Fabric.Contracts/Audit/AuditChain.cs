@@ -13,7 +13,6 @@ namespace Fabric.Contracts.Audit;
 /// </summary>
 public static class AuditChain
 {
-
     /// <summary>SHA-256 (hex) of the record's JSON without its hash and signature fields.</summary>
     public static string HashOf(AuditRecord record) => Convert.ToHexStringLower(AuditJson.Sha256Of(
         record is { Hash: null, Signature: null, SignerCertificate: null } ? record : record with { Hash = null, Signature = null, SignerCertificate = null }));

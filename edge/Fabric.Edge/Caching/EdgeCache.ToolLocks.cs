@@ -63,14 +63,16 @@ public sealed partial class EdgeCache
         return false;
     }
 
-    private async Task<ToolLockView> FetchToolLockAsync(string server, long epoch)
+    private async Task<ToolLockView> FetchToolLockAsync(string server, long epoch) =>
+        StoreToolLock(server, await calls.RetryAsync(() => cluster.ToolLock(server).GetViewAsync()), epoch);
+
+    /// <summary>Caches a view the lock answered with, unless an invalidation came since <paramref name="epoch"/>.</summary>
+    private ToolLockView StoreToolLock(string server, ToolLockView view, long epoch)
     {
-        var view = await calls.RetryAsync(() => cluster.ToolLock(server).GetViewAsync());
         Store(_toolLocks, server, new Entry<ToolLockView>(view, time.GetUtcNow() + options.Value.CacheTtl), epoch);
         return view;
     }
 
-    /// <summary>Reports a list as seen and caches the view the lock answers with.</summary>
     /// <summary>Tells the server's lock its list changed; the lock's push then drops every edge's cached view.</summary>
     public async Task SignalToolLockAsync(string server, LockedList list) =>
         await calls.RetryAsync(async ValueTask<bool> () =>
@@ -79,11 +81,10 @@ public sealed partial class EdgeCache
             return true;
         });
 
+    /// <summary>Reports a list as seen and caches the view the lock answers with.</summary>
     public async ValueTask<ToolLockView> ObserveToolsAsync(string server, LockedList list, IReadOnlyList<LockedItem> items)
     {
         var epoch = Volatile.Read(ref _epoch);
-        var view = await calls.RetryAsync(() => cluster.ToolLock(server).ObserveAsync(list, items));
-        Store(_toolLocks, server, new Entry<ToolLockView>(view, time.GetUtcNow() + options.Value.CacheTtl), epoch);
-        return view;
+        return StoreToolLock(server, await calls.RetryAsync(() => cluster.ToolLock(server).ObserveAsync(list, items)), epoch);
     }
 }

@@ -61,10 +61,8 @@ public sealed partial class ToolLockGrain(
         {
             state.State.Attested[tool] = annotations;
         }
-        state.State.Version++;
-        await state.WriteStateAsync();
         LogAttested(logger, Server, tool, annotations?.ToString() ?? "nothing");
-        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
+        await PublishAsync();
         return true;
     }
 
@@ -140,10 +138,8 @@ public sealed partial class ToolLockGrain(
             return false;
         }
         state.State.Approved[list] = new Dictionary<string, LockedItem>(current, StringComparer.Ordinal);
-        state.State.Version++;
-        await state.WriteStateAsync();
         LogApproved(logger, Server, list, setDigest);
-        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
+        await PublishAsync();
         return true;
     }
 
@@ -157,9 +153,7 @@ public sealed partial class ToolLockGrain(
         state.State.Current.Clear();
         state.State.Attested.Clear();
         state.State.Signalled.Clear();
-        state.State.Version++;
-        await state.WriteStateAsync();
-        await GrainFactory.Hub().PublishAsync(new Invalidation(InvalidationKind.ToolLock, Server, state.State.Version));
+        await PublishAsync();
     }
 
     /// <summary>Items whose latest seen definition is not the approved one: changed, or new since the approval.</summary>
