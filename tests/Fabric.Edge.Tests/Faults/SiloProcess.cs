@@ -26,8 +26,27 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     public string Output => _host.Output;
 
-    /// <summary>Starts the silo and returns once its management API serves the trust bundle.</summary>
+    /// <summary>
+    /// Starts the silo and returns once its management API serves the trust bundle. A port found free can be taken by
+    /// another process before the silo binds it: such a start is tried again on fresh ports (twice at most).
+    /// </summary>
     public static async Task<SiloProcess> StartAsync(IEnumerable<string> clusterArguments, string dataDirectory, string secretKey, string adminToken)
+    {
+        var arguments = clusterArguments.ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(arguments, dataDirectory, secretKey, adminToken);
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // lost the race for a port: pick others
+            }
+        }
+    }
+
+    private static async Task<SiloProcess> StartOnceAsync(IEnumerable<string> clusterArguments, string dataDirectory, string secretKey, string adminToken)
     {
         var siloPort = FreePort.Next();
         var apiUrl = new Uri($"http://127.0.0.1:{FreePort.Next()}");
