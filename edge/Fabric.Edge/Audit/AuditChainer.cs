@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Fabric.Contracts.Audit;
 
@@ -7,24 +6,23 @@ namespace Fabric.Edge.Audit;
 /// <summary>
 /// Links this edge's records into its chain as they are spooled (issue 12 §7): sequence, the previous record's hash,
 /// the record's own hash; every <see cref="CheckpointEvery"/> records or <see cref="CheckpointInterval"/> the record
-/// is signed with the edge's SVID (a checkpoint). The chain's head (last sequence and hash) is kept in a file beside
-/// the spool, fsync'd with each batch, so the chain continues across restarts without a gap. Runs on the spool
-/// thread only (single producer), so it needs no lock.
+/// is signed with the edge's SVID (a checkpoint). The chain starts from <paramref name="last"/>, the newest record
+/// the spool holds on disk (<see cref="AuditSpool.LastRecord"/>), so it continues across restarts without a gap and
+/// without a head file of its own to write and fsync per batch: a record is in the chain exactly when it reached the
+/// disk. Runs on the spool thread only (single producer), so it needs no lock.
 /// </summary>
-internal sealed class AuditChainer(string directory, Func<X509Certificate2?> signer, TimeProvider time)
+internal sealed class AuditChainer(AuditRecord? last, Func<X509Certificate2?> signer, TimeProvider time)
 {
     public const int CheckpointEvery = 1000;
     public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(10);
-    private const string HeadFile = "chain";
 
-    private readonly string _path = Path.Combine(directory, HeadFile);
-    private (long Sequence, string? Hash)? _head;
+    private (long Sequence, string? Hash) _head = (last?.Sequence ?? 0, last?.Hash);
     private int _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint = DateTimeOffset.MinValue;
 
     public IReadOnlyList<AuditRecord> Link(IReadOnlyList<AuditRecord> batch)
     {
-        var (sequence, hash) = _head ??= ReadHead();
+        var (sequence, hash) = _head;
         var linked = new AuditRecord[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -41,37 +39,5 @@ internal sealed class AuditChainer(string directory, Func<X509Certificate2?> sig
         }
         _head = (sequence, hash);
         return linked;
-    }
-
-    /// <summary>Persists the head once the batch is on disk (the spool fsync'd it): written to a temp file, fsync'd, renamed.</summary>
-    public void Commit()
-    {
-        if (_head is not { } head)
-        {
-            return;
-        }
-        var temp = _path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            var text = System.Text.Encoding.ASCII.GetBytes(head.Sequence.ToString(CultureInfo.InvariantCulture) + " " + (head.Hash ?? "-"));
-            file.Write(text);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temp, _path, overwrite: true);
-    }
-
-    private (long, string?) ReadHead()
-    {
-        try
-        {
-            var parts = File.ReadAllText(_path).Split(' ');
-            return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var sequence)
-                ? (sequence, parts[1] == "-" ? null : parts[1])
-                : (0, null);
-        }
-        catch (FileNotFoundException)
-        {
-            return (0, null);
-        }
     }
 }

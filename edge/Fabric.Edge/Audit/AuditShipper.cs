@@ -46,7 +46,7 @@ public sealed partial class AuditShipper : BackgroundService
         _time = time;
         _logger = logger;
         _spool = new AuditSpool(_options.ResolveSpoolDirectory(), _options.AuditSpoolMaxBytes);
-        _chain = new AuditChainer(_options.ResolveSpoolDirectory(), signer ?? (() => null), time);
+        _chain = new AuditChainer(_spool.LastRecord(), signer ?? (() => null), time);
         // Records an earlier process left on disk go first; they are not this process's to wait for.
         _recovered = _spool.CountPending();
         if (_recovered > 0)
@@ -227,9 +227,8 @@ public sealed partial class AuditShipper : BackgroundService
         {
             await _disk.RunAsync(() =>
             {
-                // Linked into this edge's chain as they reach the disk, in order; the head is kept once they are there.
+                // Linked into this edge's chain as they reach the disk, in order.
                 _spool.Append(_chain.Link(batch));
-                _chain.Commit();
             });
         }
     }

@@ -14,10 +14,18 @@ namespace Fabric.Edge.Audit;
 /// <code>
 ///   00000000000000000001.jsonl  ← shipped up to the checkpoint, deleted once fully shipped
 ///   00000000000000000002.jsonl  ← appended to
-///   checkpoint                  ← "segment offset", replaced atomically (write temp, fsync, rename)
+///   checkpoint                  ← "segment offset", fixed width, overwritten in place (no fsync)
 /// </code>
 /// A crash mid-append can leave a torn last line; it is skipped (it was never acknowledged to
 /// anyone). Past <see cref="MaxBytes"/> the oldest segment is dropped and counted, never silently.
+/// <para>
+/// The checkpoint is not fsync'd: a checkpoint lost or torn by a crash only falls back to an earlier position
+/// (or the oldest segment), so records the cluster already has are shipped again, and the cluster keeps one
+/// record per id. It is never ahead of what was acknowledged, because it is written only after the ack. The
+/// newest record always stays on disk (a segment is deleted only once a later one holds the checkpoint, and the
+/// size cap never drops the newest segment), which is what lets <see cref="LastRecord"/> recover the audit
+/// chain's head after a restart without a file of its own.
+/// </para>
 /// Single consumer, single producer: the audit shipper's loop owns it.
 /// <para>
 /// The records this process appended are also kept in memory (up to <see cref="MaxTailRecords"/>) with
@@ -39,6 +47,11 @@ public sealed class AuditSpool : IDisposable
     private const int MaxTailRecords = 16 * 1024;
 
     private FileStream? _writer;
+    /// <summary>The checkpoint file, kept open: each commit is one positioned write of <see cref="CheckpointWidth"/> bytes.</summary>
+    private readonly FileStream _checkpointFile;
+    private const int CheckpointWidth = 41;
+    /// <summary>Every segment on disk, oldest first, with its size: kept here so an append lists no directory.</summary>
+    private readonly List<(long Segment, long Bytes)> _segments;
     /// <summary>Reused by <see cref="Append"/> (single producer) so a batch does not regrow a fresh buffer.</summary>
     private MemoryStream _appendBuffer = new();
     private long _writerSegment;
@@ -68,9 +81,14 @@ public sealed class AuditSpool : IDisposable
             throw new InvalidOperationException(
                 $"The audit spool '{directory}' is in use by another edge process; give each edge its own Fabric:Edge:AuditSpoolDirectory.", ex);
         }
+        _segments = [.. ListSegments().Select(s => (s, new FileInfo(SegmentPath(s)).Length))];
         _checkpoint = ReadCheckpoint();
+        _checkpointFile = new FileStream(Path.Combine(directory, CheckpointFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1);
+        // In the fixed-width form from here on, whatever an earlier process wrote.
+        WriteCheckpoint(_checkpoint);
+        _checkpointFile.SetLength(CheckpointWidth);
         // Never append to a segment an earlier process may have torn: start a fresh one.
-        _writerSegment = Math.Max(Segments().LastOrDefault(), _checkpoint.Segment) + 1;
+        _writerSegment = Math.Max(_segments.Count > 0 ? _segments[^1].Segment : 0, _checkpoint.Segment) + 1;
     }
 
     public long MaxBytes { get; }
@@ -90,7 +108,7 @@ public sealed class AuditSpool : IDisposable
         {
             return;
         }
-        if (_writer is null || _writer.Length >= SegmentBytes)
+        if (_writer is null || _writer.Position >= SegmentBytes)
         {
             _writer?.Dispose();
             if (_writer is not null)
@@ -98,6 +116,7 @@ public sealed class AuditSpool : IDisposable
                 _writerSegment++;
             }
             _writer = new FileStream(SegmentPath(_writerSegment), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
+            _segments.Add((_writerSegment, 0));
         }
         var buffer = _appendBuffer;
         buffer.SetLength(0);
@@ -112,6 +131,7 @@ public sealed class AuditSpool : IDisposable
         _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
         _writer.Flush(flushToDisk: true);
         Interlocked.Increment(ref _writes);
+        _segments[^1] = (_writerSegment, _writer.Position);
         if (_tail.Count + records.Count > MaxTailRecords)
         {
             _tail.Clear();
@@ -152,7 +172,7 @@ public sealed class AuditSpool : IDisposable
         }
         var records = new List<AuditRecord>(Math.Min(max, 1024));
         var position = _checkpoint;
-        foreach (var segment in Segments().Where(s => s >= _checkpoint.Segment))
+        foreach (var (segment, _) in _segments.Where(s => s.Segment >= _checkpoint.Segment))
         {
             var offset = segment == _checkpoint.Segment ? _checkpoint.Offset : 0;
             using var stream = new FileStream(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -171,7 +191,7 @@ public sealed class AuditSpool : IDisposable
     public long CountPending()
     {
         long count = 0;
-        foreach (var segment in Segments().Where(s => s >= _checkpoint.Segment))
+        foreach (var (segment, _) in _segments.Where(s => s.Segment >= _checkpoint.Segment))
         {
             using var stream = new FileStream(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             stream.Seek(segment == _checkpoint.Segment ? _checkpoint.Offset : 0, SeekOrigin.Begin);
@@ -194,68 +214,123 @@ public sealed class AuditSpool : IDisposable
         {
             _tail.Dequeue();
         }
-        var temp = Path.Combine(_directory, CheckpointFile + ".tmp");
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-        {
-            var text = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{next.Segment} {next.Offset}"));
-            stream.Write(text);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, Path.Combine(_directory, CheckpointFile), overwrite: true);
+        WriteCheckpoint(next);
         // Segments before the checkpoint's are deleted once it moves on (and once after start-up, for what an
         // earlier process left): while it stays in one segment there is nothing new to delete.
         if (!_pruned || next.Segment != previous.Segment)
         {
-            foreach (var segment in Segments().Where(s => s < next.Segment))
+            while (_segments.Count > 0 && _segments[0].Segment < next.Segment)
             {
-                File.Delete(SegmentPath(segment));
+                File.Delete(SegmentPath(_segments[0].Segment));
+                _segments.RemoveAt(0);
             }
             _pruned = true;
         }
     }
 
+    /// <summary>One positioned write over the previous checkpoint, left to the page cache (see the class summary).</summary>
+    private void WriteCheckpoint((long Segment, long Offset) checkpoint)
+    {
+        Span<byte> text = stackalloc byte[CheckpointWidth];
+        if (!System.Text.Unicode.Utf8.TryWrite(text, CultureInfo.InvariantCulture, $"{checkpoint.Segment:D20} {checkpoint.Offset:D20}", out var length) || length != CheckpointWidth)
+        {
+            throw new InvalidOperationException("A spool position does not fit the checkpoint's width.");
+        }
+        RandomAccess.Write(_checkpointFile.SafeFileHandle, text, 0);
+    }
+
+    /// <summary>
+    /// The newest complete record on disk, acknowledged or not (null when the spool holds none): the newest
+    /// segment's last newline-terminated line that parses, read backwards, so a torn or zero-filled tail left
+    /// by a crash is passed over for the record before it.
+    /// </summary>
+    public AuditRecord? LastRecord()
+    {
+        for (var i = _segments.Count - 1; i >= 0; i--)
+        {
+            using var handle = File.OpenHandle(SegmentPath(_segments[i].Segment));
+            var length = RandomAccess.GetLength(handle);
+            for (var window = Math.Min(length, 64 * 1024); window > 0; window = Math.Min(length, window * 2))
+            {
+                var start = length - window;
+                var bytes = new byte[window];
+                var read = RandomAccess.Read(handle, bytes, start);
+                var span = bytes.AsSpan(0, read);
+                var end = span.LastIndexOf((byte)'\n');
+                while (end >= 0)
+                {
+                    var lineStart = span[..end].LastIndexOf((byte)'\n') + 1;
+                    if (lineStart == 0 && start > 0)
+                    {
+                        break; // the line may begin before this window: read a wider one
+                    }
+                    if (TryParse(span[lineStart..end]) is { } record)
+                    {
+                        return record;
+                    }
+                    end = lineStart - 1;
+                }
+                if (start == 0)
+                {
+                    break;
+                }
+            }
+        }
+        return null;
+    }
+
     public void Dispose()
     {
         _writer?.Dispose();
+        _checkpointFile.Dispose();
         _lock.Dispose();
     }
 
     private void EnforceLimit()
     {
-        var segments = Segments().ToList();
-        while (segments.Count > 1 && segments.Sum(s => new FileInfo(SegmentPath(s)).Length) > MaxBytes)
+        var total = 0L;
+        foreach (var (_, bytes) in _segments)
         {
-            var oldest = segments[0];
+            total += bytes;
+        }
+        while (_segments.Count > 1 && total > MaxBytes)
+        {
+            var (oldest, bytes) = _segments[0];
             Dropped += File.ReadLines(SegmentPath(oldest)).Count();
             File.Delete(SegmentPath(oldest));
-            segments.RemoveAt(0);
+            _segments.RemoveAt(0);
+            total -= bytes;
             while (_tail.TryPeek(out var head) && head.Segment <= oldest)
             {
                 _tail.Dequeue();
             }
             if (_checkpoint.Segment <= oldest)
             {
-                _checkpoint = (segments[0], 0);
+                _checkpoint = (_segments[0].Segment, 0);
             }
         }
     }
 
     private (long, long) ReadCheckpoint()
     {
+        // Missing, empty, torn or zero-filled (a crash before the page cache reached the disk): start at the
+        // oldest segment, which only ships again what the cluster may already have.
         var path = Path.Combine(_directory, CheckpointFile);
+        var oldest = (_segments.Count > 0 ? _segments[0].Segment : 0, 0L);
         if (!File.Exists(path))
         {
-            return (Segments().FirstOrDefault(), 0);
+            return oldest;
         }
         var parts = File.ReadAllText(path).Split(' ');
         return parts.Length == 2
             && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var segment)
             && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+            && segment > 0
                 ? (segment, offset)
-                : (Segments().FirstOrDefault(), 0);
+                : oldest;
     }
 
-    private IEnumerable<long> Segments() =>
+    private IEnumerable<long> ListSegments() =>
         Directory.EnumerateFiles(_directory, "*" + Extension)
             .Select(f => long.TryParse(Path.GetFileNameWithoutExtension(f), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1)
             .Where(n => n >= 0)

@@ -16,7 +16,7 @@ public sealed class AuditChainerTests : IDisposable
     [Fact]
     public void A_checkpoint_is_signed_at_the_first_record_then_every_thousand_records_or_ten_seconds()
     {
-        var chainer = new AuditChainer(_directory, () => _svid, _clock);
+        var chainer = new AuditChainer(null, () => _svid, _clock);
 
         var first = chainer.Link([AuditSpoolTests.Record(0)]);
         var thousand = chainer.Link([.. Enumerable.Range(1, AuditChainer.CheckpointEvery).Select(AuditSpoolTests.Record)]);
@@ -47,7 +47,7 @@ public sealed class AuditChainerTests : IDisposable
     [Fact]
     public void Without_an_svid_yet_no_record_is_signed_and_the_chain_still_links()
     {
-        var chainer = new AuditChainer(_directory, () => null, _clock);
+        var chainer = new AuditChainer(null, () => null, _clock);
         var linked = chainer.Link([AuditSpoolTests.Record(0), AuditSpoolTests.Record(1)]);
         Assert.All(linked, r => Assert.Null(r.Signature));
         Assert.Equal(linked[0].Hash, linked[1].PreviousHash);

@@ -131,4 +131,135 @@ public sealed class AuditSpoolTests : IDisposable
         Assert.Equal(2, records.Count);
         Assert.Single(Directory.EnumerateFiles(_directory, "*.jsonl"));
     }
+
+    [Fact]
+    public void The_newest_record_stays_on_disk_after_everything_shipped_and_is_found_past_a_torn_or_zero_filled_tail()
+    {
+        var chainer = new AuditChainer(null, () => null, TimeProvider.System);
+        var linked = chainer.Link([.. Enumerable.Range(0, 6).Select(Record)]).ToList();
+        using (var spool = new AuditSpool(_directory, 1 << 20))
+        {
+            spool.Append(linked[..3]);
+        }
+        using (var spool = new AuditSpool(_directory, 1 << 20))
+        {
+            spool.Append(linked[3..]);
+            var (_, next) = spool.Read(100);
+            spool.Commit(next); // everything shipped: the first segment is deleted
+        }
+        var newest = Directory.EnumerateFiles(_directory, "*.jsonl").Single();
+        // A crash during the next append: a torn line, then the zeros a file system can leave after a power cut.
+        File.AppendAllText(newest, "{\"id\":\"to");
+        using (var file = new FileStream(newest, FileMode.Append))
+        {
+            file.Write(new byte[4096]);
+        }
+
+        using var reopened = new AuditSpool(_directory, 1 << 20);
+        var last = reopened.LastRecord();
+
+        Assert.NotNull(last);
+        Assert.Equal(linked[^1].Id, last.Id);
+        Assert.Equal(6, last.Sequence);
+        Assert.Equal(linked[^1].Hash, last.Hash);
+    }
+
+    [Fact]
+    public void The_last_record_is_found_when_it_is_longer_than_one_read_window_and_older_segments_serve_when_the_newest_holds_none()
+    {
+        var big = Record(1) with { Name = new string('x', 200_000) };
+        using (var spool = new AuditSpool(_directory, 1 << 22))
+        {
+            spool.Append([Record(0), big]);
+        }
+        using (var spool = new AuditSpool(_directory, 1 << 22))
+        {
+            Assert.Equal(big.Id, spool.LastRecord()?.Id);
+            spool.Append([Record(2)]);
+        }
+        // The newest segment holds only a torn line: the record before it, in the older segment, is the newest.
+        var newest = Directory.EnumerateFiles(_directory, "*.jsonl").Order().Last();
+        File.WriteAllText(newest, "{\"id\":");
+
+        using var reopened = new AuditSpool(_directory, 1 << 22);
+        Assert.Equal(big.Id, reopened.LastRecord()?.Id);
+    }
+
+    [Fact]
+    public void An_empty_spool_has_no_last_record()
+    {
+        using var spool = new AuditSpool(_directory, 1 << 20);
+        Assert.Null(spool.LastRecord());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")]
+    [InlineData("00000000000000000001 0000000")]
+    [InlineData("garbage")]
+    public void A_checkpoint_lost_or_torn_by_a_crash_ships_records_again_and_never_skips_one(string checkpoint)
+    {
+        var written = Enumerable.Range(0, 8).Select(Record).ToList();
+        using (var spool = new AuditSpool(_directory, 1 << 20))
+        {
+            spool.Append(written[..5]);
+            var (_, next) = spool.Read(3);
+            spool.Commit(next);
+            spool.Append(written[5..]);
+        }
+        File.WriteAllText(Path.Combine(_directory, "checkpoint"), checkpoint);
+
+        using var reopened = new AuditSpool(_directory, 1 << 20);
+        var (records, _) = reopened.Read(100);
+
+        // From the oldest record still on disk: the three acknowledged ones again (the cluster keeps one per id), then the rest.
+        Assert.Equal(written.Select(r => r.Id), records.Select(r => r.Id));
+    }
+
+    [Fact]
+    public void A_checkpoint_written_without_fsync_is_read_back_by_the_next_process()
+    {
+        var written = Enumerable.Range(0, 9).Select(Record).ToList();
+        using (var spool = new AuditSpool(_directory, 1 << 20))
+        {
+            spool.Append(written);
+            for (var shipped = 0; shipped < 3; shipped++)
+            {
+                var (_, next) = spool.Read(3);
+                if (shipped < 2)
+                {
+                    spool.Commit(next);
+                }
+            }
+        }
+
+        using var reopened = new AuditSpool(_directory, 1 << 20);
+        var (records, _) = reopened.Read(100);
+
+        Assert.Equal(written[6..].Select(r => r.Id), records.Select(r => r.Id));
+    }
+
+    [Fact]
+    public void Past_the_size_cap_the_oldest_segments_are_dropped_and_counted_and_the_newest_never()
+    {
+        using (var spool = new AuditSpool(_directory, 1 << 20))
+        {
+            spool.Append([.. Enumerable.Range(0, 4).Select(Record)]);
+        }
+        using (var spool = new AuditSpool(_directory, 1 << 20))
+        {
+            spool.Append([.. Enumerable.Range(4, 4).Select(Record)]);
+        }
+
+        var sizes = Directory.EnumerateFiles(_directory, "*.jsonl").Order().Select(f => new FileInfo(f).Length).ToList();
+        // Room for two and a half segments of four records: the third segment's append drops the oldest.
+        using var capped = new AuditSpool(_directory, sizes[0] + sizes[1] + sizes[1] / 2);
+        capped.Append([.. Enumerable.Range(8, 4).Select(Record)]);
+
+        Assert.Equal(4, capped.Dropped);
+        Assert.Equal(2, Directory.EnumerateFiles(_directory, "*.jsonl").Count());
+        var (records, _) = capped.Read(100);
+        Assert.Equal(Enumerable.Range(4, 8).Select(n => "tool-" + n), records.Select(r => r.Name));
+        Assert.Equal("tool-11", capped.LastRecord()?.Name);
+    }
 }
