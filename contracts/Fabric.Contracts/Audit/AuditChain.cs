@@ -24,6 +24,18 @@ public static class AuditChain
         return linked with { Hash = HashOf(linked) };
     }
 
+    /// <summary>
+    /// <see cref="Link(AuditRecord, long, string?)"/> that leaves the linked record's canonical JSON (what its hash covers) in
+    /// <paramref name="canonical"/>, for <see cref="AuditJson.WriteLinked"/> to write the record from without serializing it again.
+    /// </summary>
+    public static AuditRecord Link(AuditRecord record, long sequence, string? previousHash, System.Buffers.ArrayBufferWriter<byte> canonical)
+    {
+        var linked = record with { Sequence = sequence, PreviousHash = previousHash, Hash = null, Signature = null, SignerCertificate = null };
+        canonical.ResetWrittenCount();
+        AuditJson.Write(linked, canonical);
+        return linked with { Hash = Convert.ToHexStringLower(SHA256.HashData(canonical.WrittenSpan)) };
+    }
+
     /// <summary>Signs a linked record's hash: it becomes a checkpoint.</summary>
     public static AuditRecord Sign(AuditRecord linked, X509Certificate2 svid)
     {

@@ -35,6 +35,43 @@ public static partial class AuditJson
         return hash;
     }
 
+    /// <summary>The canonical form's chain fields, as a record that is not linked yet writes them (see <see cref="AuditChain.HashOf"/>).</summary>
+    private static ReadOnlySpan<byte> UnsetChainFields => "\"hash\":null,\"signature\":null,\"signerCertificate\":null"u8;
+
+    private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
+
+    /// <summary>Writes <paramref name="record"/>'s JSON into <paramref name="output"/>.</summary>
+    public static void Write(AuditRecord record, IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output);
+        JsonSerializer.Serialize(writer, record, Record);
+    }
+
+    /// <summary>
+    /// Writes a linked, unsigned record's JSON from <paramref name="canonical"/>, the bytes its hash was computed over
+    /// (the same record with the hash unset): those bytes with the hash filled in, byte for byte what <see cref="Write"/>
+    /// gives, without serializing the record a second time (a hash other than lowercase hex, never one <see cref="AuditChain"/>
+    /// makes, is serialized in full too, so nothing needing escapes is spliced). The unset fields cannot occur inside a string value (the
+    /// encoder writes a quote there as <c>\u0022</c>), so the first occurrence is the record's own. A signed record
+    /// (a checkpoint, one in a thousand) is serialized in full.
+    /// </summary>
+    public static void WriteLinked(ReadOnlySpan<byte> canonical, AuditRecord linked, IBufferWriter<byte> output)
+    {
+        var at = linked is { Hash: not null, Signature: null, SignerCertificate: null } ? canonical.IndexOf(UnsetChainFields) : -1;
+        if (at < 0 || linked.Hash is not { } hashText || hashText.AsSpan().ContainsAnyExcept(LowerHex))
+        {
+            Write(linked, output);
+            return;
+        }
+        output.Write(canonical[..at]);
+        output.Write("\"hash\":\""u8);
+        var hash = output.GetSpan(System.Text.Encoding.UTF8.GetMaxByteCount(hashText.Length));
+        var written = System.Text.Encoding.UTF8.GetBytes(hashText, hash);
+        output.Advance(written);
+        output.Write("\",\"signature\":null,\"signerCertificate\":null"u8);
+        output.Write(canonical[(at + UnsetChainFields.Length)..]);
+    }
+
     [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
     [JsonSerializable(typeof(AuditRecord))]
     private sealed partial class AuditJsonContext : JsonSerializerContext;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography.X509Certificates;
 using Fabric.Contracts.Audit;
 
@@ -20,13 +21,23 @@ internal sealed class AuditChainer(AuditRecord? last, Func<X509Certificate2?> si
     private int _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint = DateTimeOffset.MinValue;
 
-    public IReadOnlyList<AuditRecord> Link(IReadOnlyList<AuditRecord> batch)
+    /// <summary>A canonical form's bytes, reused from record to record (spool thread only).</summary>
+    private ArrayBufferWriter<byte> _canonical = new(4096);
+
+    public IReadOnlyList<AuditRecord> Link(IReadOnlyList<AuditRecord> batch) => Link(batch, lines: null);
+
+    /// <summary>
+    /// Links <paramref name="batch"/> and, when <paramref name="lines"/> is given, writes each linked record's spool line
+    /// there (its JSON and a newline, see <see cref="AuditSpool.Append(IReadOnlyList{AuditRecord}, ReadOnlySpan{byte})"/>)
+    /// from the bytes its hash was computed over: each record is serialized once.
+    /// </summary>
+    public IReadOnlyList<AuditRecord> Link(IReadOnlyList<AuditRecord> batch, IBufferWriter<byte>? lines)
     {
         var (sequence, hash) = _head;
         var linked = new AuditRecord[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            var record = AuditChain.Link(batch[i], ++sequence, hash);
+            var record = AuditChain.Link(batch[i], ++sequence, hash, _canonical);
             _sinceCheckpoint++;
             var now = time.GetUtcNow();
             if ((_sinceCheckpoint >= CheckpointEvery || now - _lastCheckpoint >= CheckpointInterval) && signer() is { } svid)
@@ -34,8 +45,17 @@ internal sealed class AuditChainer(AuditRecord? last, Func<X509Certificate2?> si
                 record = AuditChain.Sign(record, svid);
                 (_sinceCheckpoint, _lastCheckpoint) = (0, now);
             }
+            if (lines is not null)
+            {
+                AuditJson.WriteLinked(_canonical.WrittenSpan, record, lines);
+                lines.Write("\n"u8);
+            }
             linked[i] = record;
             hash = record.Hash;
+        }
+        if (_canonical.Capacity > 64 * 1024)
+        {
+            _canonical = new ArrayBufferWriter<byte>(4096); // a huge record's buffer is not kept
         }
         _head = (sequence, hash);
         return linked;

@@ -104,6 +104,27 @@ public sealed class AuditSpool : IDisposable
     /// <summary>Appends and fsyncs a batch; when this returns the records survive a crash.</summary>
     public void Append(IReadOnlyList<AuditRecord> records)
     {
+        var buffer = _appendBuffer;
+        buffer.SetLength(0);
+        foreach (var record in records)
+        {
+            JsonSerializer.Serialize(buffer, record, AuditJson.Record);
+            buffer.WriteByte((byte)'\n');
+        }
+        Append(records, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        if (buffer.Capacity > MaxRetainedAppendBuffer)
+        {
+            // A burst's buffer is not kept for the quiet time after it.
+            _appendBuffer = new MemoryStream();
+        }
+    }
+
+    /// <summary>
+    /// Appends and fsyncs a batch already written as JSON lines: <paramref name="lines"/> holds one newline-terminated line
+    /// per record, in order (JSON escapes every newline inside a value, so the newlines are the line ends).
+    /// </summary>
+    public void Append(IReadOnlyList<AuditRecord> records, ReadOnlySpan<byte> lines)
+    {
         if (records.Count == 0)
         {
             return;
@@ -118,17 +139,8 @@ public sealed class AuditSpool : IDisposable
             _writer = new FileStream(SegmentPath(_writerSegment), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
             _segments.Add((_writerSegment, 0));
         }
-        var buffer = _appendBuffer;
-        buffer.SetLength(0);
-        var ends = new long[records.Count];
-        for (var i = 0; i < records.Count; i++)
-        {
-            JsonSerializer.Serialize(buffer, records[i], AuditJson.Record);
-            buffer.WriteByte((byte)'\n');
-            ends[i] = buffer.Length;
-        }
         var start = _writer.Position;
-        _writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+        _writer.Write(lines);
         _writer.Flush(flushToDisk: true);
         Interlocked.Increment(ref _writes);
         _segments[^1] = (_writerSegment, _writer.Position);
@@ -138,15 +150,13 @@ public sealed class AuditSpool : IDisposable
         }
         else
         {
-            for (var i = 0; i < records.Count; i++)
+            var offset = 0;
+            foreach (var record in records)
             {
-                _tail.Enqueue(new Spooled(records[i], _writerSegment, start + (i == 0 ? 0 : ends[i - 1]), start + ends[i]));
+                var end = offset + lines[offset..].IndexOf((byte)'\n') + 1;
+                _tail.Enqueue(new Spooled(record, _writerSegment, start + offset, start + end));
+                offset = end;
             }
-        }
-        if (buffer.Capacity > MaxRetainedAppendBuffer)
-        {
-            // A burst's buffer is not kept for the quiet time after it.
-            _appendBuffer = new MemoryStream();
         }
         EnforceLimit();
     }

@@ -93,8 +93,14 @@ public sealed class WorkloadGrain(
         return ValueTask.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown && ServiceProvider.GetService<GrainStorageDurability>() is { OutlivesSilo: false })
+        {
+            return; // the counters' storage stops with this silo: nothing would keep them
+        }
         await FlushCountersAsync(cancellationToken);
+    }
 
     private async Task FlushCountersAsync(CancellationToken cancellationToken)
     {

@@ -29,10 +29,12 @@ internal static class SiloClustering
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
             silo.AddMemoryGrainStorage(GrainStorage.Name);
+            silo.Services.AddSingleton(new GrainStorageDurability(OutlivesSilo: false));
             return silo;
         }
 
         var redis = ClusterSettings.ParseRedis(configuration);
+        silo.Services.AddSingleton(new GrainStorageDurability(OutlivesSilo: true));
         silo.Configure<OrleansClusterOptions>(o =>
         {
             o.ClusterId = cluster.ClusterId;

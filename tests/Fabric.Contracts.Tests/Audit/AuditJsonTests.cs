@@ -45,4 +45,25 @@ public sealed class AuditJsonTests
         Assert.Equal(expected, linked.Hash);
         Assert.Equal(expected, AuditChain.HashOf(linked with { Signature = "sig", SignerCertificate = "pem" }));
     }
+
+    /// <summary>The spool writes a linked record from the bytes its hash covered: that must be the record's one form exactly,
+    /// whatever its strings hold (a name that spells the unset chain fields included), and the hash the one Link gives.</summary>
+    [Fact]
+    public void A_linked_record_written_from_its_canonical_bytes_is_its_serialized_form_byte_for_byte()
+    {
+        var lookalike = Gen.Const((string?)"\"hash\":null,\"signature\":null,\"signerCertificate\":null");
+        Gen.Select(Records, Gen.Long[1, long.MaxValue], Gen.OneOf(Text, lookalike), Gen.Bool).Sample((record, sequence, name, signed) =>
+        {
+            var canonical = new System.Buffers.ArrayBufferWriter<byte>();
+            var linked = AuditChain.Link(record with { Name = name }, sequence, record.PreviousHash, canonical);
+            if (signed)
+            {
+                linked = linked with { Signature = "MEUCIQ+/=", SignerCertificate = "-----BEGIN CERTIFICATE-----\nMII+/=\n-----END CERTIFICATE-----\n" };
+            }
+            var written = new System.Buffers.ArrayBufferWriter<byte>();
+            AuditJson.WriteLinked(canonical.WrittenSpan, linked, written);
+            return written.WrittenSpan.SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(linked, Reflection))
+                && linked.Hash == AuditChain.Link(record with { Name = name }, sequence, record.PreviousHash).Hash;
+        });
+    }
 }
