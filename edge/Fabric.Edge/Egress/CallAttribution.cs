@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Fabric.Edge.Egress;
@@ -9,59 +8,76 @@ namespace Fabric.Edge.Egress;
 /// call whose <c>traceparent</c> carries that trace id (a server that propagates its trace context, as OpenTelemetry
 /// instrumentation does) is recorded with that call's audit record id as its parent. Informational, as honest as the
 /// server: a server can claim any trace id it has seen; exact attribution needs per-agent launched servers. Calls with
-/// no known trace are counted as unattributed. Bounded: the most recent entries, at most <see cref="Window"/> old.
+/// no known trace are counted as unattributed. Bounded: <see cref="Capacity"/> recent entries, at most <see cref="Window"/> old.
 /// </summary>
 internal sealed class CallAttribution(TimeProvider time)
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(10);
-    private const int MaxEntries = 100_000;
+    /// <summary>Entries kept at most: sets of <see cref="Ways"/>, each set replacing its oldest entry.</summary>
+    internal const int Capacity = Sets * Ways;
+    private const int Sets = 1 << 15;
+    private const int Ways = 4;
+    private const int Stripes = 64;
 
-    private readonly ConcurrentDictionary<ActivityTraceId, (Guid RecordId, DateTimeOffset At)> _calls = new();
+    // A fixed table instead of a growing dictionary: Remember is on every forwarded call, and a dictionary of the last
+    // hundred thousand calls allocated a node per call, promoted them all to the old generation and was cleared whole
+    // when full. Here nothing is allocated per call, and an entry is only lost once four newer ones share its set.
+    private readonly Entry[] _entries = new Entry[Capacity];
+    private readonly Lock[] _stripes = [.. Enumerable.Range(0, Stripes).Select(_ => new Lock())];
     private long _unattributed;
-    // The entry count, kept here: ConcurrentDictionary.Count takes every lock, and Remember is on every forwarded call.
-    private long _size;
+
+    private readonly record struct Entry(ActivityTraceId TraceId, Guid RecordId, long AtTicks);
 
     /// <summary>Outbound calls no agent call could be found for, since start.</summary>
     public long Unattributed => Interlocked.Read(ref _unattributed);
 
     public void Remember(ActivityTraceId traceId, Guid recordId)
     {
-        var now = time.GetUtcNow();
-        if (Interlocked.Read(ref _size) >= MaxEntries)
+        var set = SetOf(traceId);
+        var now = time.GetUtcNow().UtcTicks;
+        lock (_stripes[set & (Stripes - 1)])
         {
-            foreach (var (key, entry) in _calls)
+            var entries = _entries.AsSpan(set * Ways, Ways);
+            var replace = 0;
+            for (var i = 0; i < Ways; i++)
             {
-                if (now - entry.At > Window && _calls.TryRemove(key, out _))
+                if (entries[i].AtTicks == 0 || entries[i].TraceId == traceId)
                 {
-                    Interlocked.Decrement(ref _size);
+                    replace = i;
+                    break;
+                }
+                if (entries[i].AtTicks < entries[replace].AtTicks)
+                {
+                    replace = i;
                 }
             }
-            if (Interlocked.Read(ref _size) >= MaxEntries)
-            {
-                _calls.Clear();
-                Interlocked.Exchange(ref _size, 0);
-            }
-        }
-        if (_calls.TryAdd(traceId, (recordId, now)))
-        {
-            Interlocked.Increment(ref _size);
-        }
-        else
-        {
-            _calls[traceId] = (recordId, now);
+            entries[replace] = new Entry(traceId, recordId, now);
         }
     }
 
     /// <summary>The audit record id of the agent call whose trace <paramref name="traceparent"/> continues, or null (counted).</summary>
     public Guid? Find(string? traceparent)
     {
-        if (TryParseTraceId(traceparent, out var traceId) && _calls.TryGetValue(traceId, out var entry) && time.GetUtcNow() - entry.At <= Window)
+        if (TryParseTraceId(traceparent, out var traceId))
         {
-            return entry.RecordId;
+            var set = SetOf(traceId);
+            var now = time.GetUtcNow().UtcTicks;
+            lock (_stripes[set & (Stripes - 1)])
+            {
+                foreach (var entry in _entries.AsSpan(set * Ways, Ways))
+                {
+                    if (entry.AtTicks != 0 && entry.TraceId == traceId && now - entry.AtTicks <= Window.Ticks)
+                    {
+                        return entry.RecordId;
+                    }
+                }
+            }
         }
         Interlocked.Increment(ref _unattributed);
         return null;
     }
+
+    private static int SetOf(ActivityTraceId traceId) => traceId.GetHashCode() & (Sets - 1);
 
     /// <summary>The trace id of a W3C <c>traceparent</c> (version 00: <c>00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;</c>, not all zeros).</summary>
     public static bool TryParseTraceId(string? traceparent, out ActivityTraceId traceId)
