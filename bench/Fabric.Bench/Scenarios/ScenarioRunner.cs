@@ -205,6 +205,8 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
 
         var measurements = rows.Select(_ => new Measurement()).ToArray();
         var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var shipper = fabric.EdgeServices.GetRequiredService<AuditShipper>();
+        var (writesBefore, recordsBefore) = (shipper.SpoolWrites, shipper.Enqueued);
         var slice = options.Duration / options.HeadlineRounds;
         for (var round = 0; round < options.HeadlineRounds; round++)
         {
@@ -216,6 +218,10 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
             }
         }
         _notes.Add($"headline rows{suffix}: {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore} methods JIT-compiled during the measured rounds");
+        Console.Error.WriteLine("  " + _notes[^1]);
+        var (writes, records) = (shipper.SpoolWrites - writesBefore, shipper.Enqueued - recordsBefore);
+        _notes.Add($"audit spool{suffix}: {writes} writes (one fsync each) for {records} records over the headline rounds, "
+            + $"{(records == 0 ? 0 : 1000.0 * writes / records):0.0} per 1000 records");
         Console.Error.WriteLine("  " + _notes[^1]);
         for (var i = 0; i < rows.Count; i++)
         {
@@ -269,7 +275,11 @@ internal sealed class ScenarioRunner(BenchOptions options, Targets targets, IRea
         Settle();
         var perSecond = rate ?? options.OpenLoopRate;
         var plan = new LoadPlan(clients ?? agents, baseUrl, version ?? Targets.Http2, request, options.WarmUp, options.Duration);
+        var (paused, gen1, gen2) = (GC.GetTotalPauseDuration(), GC.CollectionCount(1), GC.CollectionCount(2));
         Add($"{name} {perSecond}/s", await OpenLoop.RunAsync(plan, perSecond, cpu, ct));
+        // A tail has to come from somewhere: how long the runtime stopped the whole process (every party in it) meanwhile.
+        _notes.Add($"{name} {perSecond}/s: the GC paused this process {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:0} ms in all "
+            + $"during the row (warm-up included; {GC.CollectionCount(1) - gen1} gen1 and {GC.CollectionCount(2) - gen2} gen2 collections)");
     }
 
     private void Add(string name, LoadResult result)

@@ -69,6 +69,9 @@ public sealed partial class AuditShipper : BackgroundService
     /// <summary>Records lost to bounded buffers (memory channel overflow, spool over its size cap).</summary>
     public long Dropped => Interlocked.Read(ref _dropped) + _spool.Dropped;
 
+    /// <summary>Records taken since start (each becomes one spool line).</summary>
+    internal long Enqueued => Interlocked.Read(ref _enqueued);
+
     /// <summary>Spool writes (fsyncs) since start: how well records are grouped.</summary>
     internal long SpoolWrites => _spool.Writes;
 
