@@ -4,7 +4,7 @@ namespace Fabric.Contracts.Audit;
 /// One decided MCP message. Ties the call to the calling identity; names the credential by lease
 /// id only. Never holds a secret value.
 /// </summary>
-[GenerateSerializer, Immutable, Alias("fabric.audit-record")]
+[GenerateSerializer, Immutable, SuppressReferenceTracking, Alias("fabric.audit-record")]
 public sealed record AuditRecord
 {
     [Id(0)] public required Guid Id { get; init; }
