@@ -104,7 +104,7 @@ public static class EdgeHostingExtensions
     public static WebApplication MapFabricEdge(this WebApplication app)
     {
         var pipeline = app.Services.GetRequiredService<McpPipeline>();
-        app.UseAuthentication();
+        app.Use(SvidAuthenticationHandler.AuthenticateAsync);
         // Every HTTP method: the pipeline refuses the ones the transport does not define (405), audited.
         app.Map("/mcp/{server}", (HttpContext context, string server) => pipeline.HandleAsync(context, server));
         // The egress leg, base-URL mode: an MCP server's own outbound calls (every method; the path is decided).

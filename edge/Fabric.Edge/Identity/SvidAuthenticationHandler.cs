@@ -37,10 +37,39 @@ internal sealed class SvidAuthenticationHandler(
 
     public const string SchemeName = "x509-svid";
 
-    private const string ItemKey = "fabric.principal";
+    internal const string ItemKey = "fabric.principal";
 
     /// <summary>Kept for a connection whose certificate is no SVID, so it is not validated again on every request.</summary>
     private static readonly ClaimsPrincipal NotAdmitted = new();
+
+    /// <summary>
+    /// The identity step as middleware: a request on a connection whose SVID was already read gets that principal as its
+    /// <c>User</c> at once, without the authentication framework's per-request handler, ticket and result objects (6 % of
+    /// the warm path's allocations, measured); the first request of a connection, and every bearer-token request, goes
+    /// through this scheme as before. The edge has no remote-authentication scheme and nothing reads the authenticate
+    /// result feature, so this is all <c>UseAuthentication</c> did here.
+    /// </summary>
+    public static Task AuthenticateAsync(HttpContext context, RequestDelegate next)
+    {
+        // Only an SVID principal the handler kept (never its "not admitted" marker, which holds no identity).
+        if (context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ItemKey, out var cached) == true
+            && cached is ClaimsPrincipal { Identity: SvidIdentity } principal)
+        {
+            context.User = principal;
+            return next(context);
+        }
+        return AuthenticateThroughSchemeAsync(context, next);
+    }
+
+    private static async Task AuthenticateThroughSchemeAsync(HttpContext context, RequestDelegate next)
+    {
+        var result = await context.AuthenticateAsync(SchemeName);
+        if (result.Principal is { } principal)
+        {
+            context.User = principal;
+        }
+        await next(context);
+    }
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
