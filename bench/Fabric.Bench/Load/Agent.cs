@@ -100,6 +100,11 @@ internal sealed class Agent : IDisposable
             }
             return buffer.AsSpan(0, length).IndexOf(ErrorMember) >= 0 ? Outcome.RpcError : Outcome.Ok;
         }
+        catch (HttpProtocolException)
+        {
+            // Cut after its headers, while the body streamed: the same revocation of work in flight.
+            return Outcome.Cut;
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
