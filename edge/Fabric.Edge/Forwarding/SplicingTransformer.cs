@@ -51,8 +51,9 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         // Only the headers MCP needs reach the upstream; whatever else an agent sends (forwarding headers it cannot
         // vouch for, X-Forwarded-*, Forwarded, X-Real-IP; headers its Connection lists, RFC 9110 §7.6.1, which Kestrel
         // does not show in full) does not. Content headers (type, length) travel on the content and stay.
-        // The agent's header names, not the proxy request's (enumerating HttpHeaders allocates per header).
-        foreach (var name in httpContext.Request.Headers.Keys)
+        // The agent's header names, not the proxy request's (enumerating HttpHeaders allocates per header); enumerated,
+        // not read through Keys (Kestrel builds a set of every name for that).
+        foreach (var (name, _) in httpContext.Request.Headers)
         {
             // Content headers travel on the content (HttpRequestHeaders refuses them) and stay.
             if (!IsForwardable(name) && !ContentHeaders.Contains(name))
@@ -66,8 +67,9 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
         }
         // RFC 7239: the edge is the first hop the fabric vouches for; it names the agent's address it saw.
         proxyRequest.Headers.TryAddWithoutValidation("Forwarded", ForwardedFor(httpContext));
-        proxyRequest.Headers.AcceptEncoding.Clear();
-        proxyRequest.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
+        // Set as text: the typed AcceptEncoding collection parses and allocates for a header the edge only replaces.
+        proxyRequest.Headers.Remove("Accept-Encoding");
+        proxyRequest.Headers.TryAddWithoutValidation("Accept-Encoding", "identity");
 
         proxyRequest.Headers.Remove("Authorization");
         proxyRequest.Headers.Remove("Proxy-Authorization");
@@ -210,13 +212,35 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
                 (changes ??= []).Add((name, new StringValues(masked)));
             }
         }
-        foreach (var (name, values) in changes ?? [])
+        if (changes is null)
+        {
+            return;
+        }
+        foreach (var (name, values) in changes)
         {
             headers[name] = values;
         }
     }
 
+    private const string ForwardedKey = "fabric.forwarded";
+
+    /// <summary>The <c>Forwarded</c> value for the agent's address, formatted once per connection (the address is the connection's).</summary>
     private static string ForwardedFor(HttpContext context)
+    {
+        var items = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        if (items?.TryGetValue(ForwardedKey, out var cached) == true && cached is string known)
+        {
+            return known;
+        }
+        var forwarded = FormatForwardedFor(context);
+        if (items is not null)
+        {
+            items[ForwardedKey] = forwarded;
+        }
+        return forwarded;
+    }
+
+    private static string FormatForwardedFor(HttpContext context)
     {
         var address = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
         var node = address is null ? "unknown"
