@@ -20,7 +20,7 @@ public static class AuditChain
     /// <summary>The record as the <paramref name="sequence"/>-th of its edge's chain after <paramref name="previousHash"/>.</summary>
     public static AuditRecord Link(AuditRecord record, long sequence, string? previousHash)
     {
-        var linked = record with { Sequence = sequence, PreviousHash = previousHash, Hash = null, Signature = null, SignerCertificate = null };
+        var linked = Unhashed(record, sequence, previousHash);
         return linked with { Hash = HashOf(linked) };
     }
 
@@ -30,11 +30,15 @@ public static class AuditChain
     /// </summary>
     public static AuditRecord Link(AuditRecord record, long sequence, string? previousHash, System.Buffers.ArrayBufferWriter<byte> canonical)
     {
-        var linked = record with { Sequence = sequence, PreviousHash = previousHash, Hash = null, Signature = null, SignerCertificate = null };
+        var linked = Unhashed(record, sequence, previousHash);
         canonical.ResetWrittenCount();
         AuditJson.Write(linked, canonical);
         return linked with { Hash = Convert.ToHexStringLower(SHA256.HashData(canonical.WrittenSpan)) };
     }
+
+    /// <summary>The record in its place in the chain, before its hash: what the hash is computed over.</summary>
+    private static AuditRecord Unhashed(AuditRecord record, long sequence, string? previousHash) =>
+        record with { Sequence = sequence, PreviousHash = previousHash, Hash = null, Signature = null, SignerCertificate = null };
 
     /// <summary>Signs a linked record's hash: it becomes a checkpoint.</summary>
     public static AuditRecord Sign(AuditRecord linked, X509Certificate2 svid)

@@ -23,10 +23,7 @@ public static partial class AuditJson
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            JsonSerializer.Serialize(writer, record, Record);
-        }
+        Write(record, buffer);
         var hash = SHA256.HashData(buffer.WrittenSpan);
         if (buffer.Capacity > 64 * 1024)
         {
@@ -57,17 +54,16 @@ public static partial class AuditJson
     /// </summary>
     public static void WriteLinked(ReadOnlySpan<byte> canonical, AuditRecord linked, IBufferWriter<byte> output)
     {
-        var at = linked is { Hash: not null, Signature: null, SignerCertificate: null } ? canonical.IndexOf(UnsetChainFields) : -1;
-        if (at < 0 || linked.Hash is not { } hashText || hashText.AsSpan().ContainsAnyExcept(LowerHex))
+        if (linked is not { Hash: { } hash, Signature: null, SignerCertificate: null }
+            || hash.AsSpan().ContainsAnyExcept(LowerHex)
+            || canonical.IndexOf(UnsetChainFields) is var at && at < 0)
         {
             Write(linked, output);
             return;
         }
         output.Write(canonical[..at]);
         output.Write("\"hash\":\""u8);
-        var hash = output.GetSpan(System.Text.Encoding.UTF8.GetMaxByteCount(hashText.Length));
-        var written = System.Text.Encoding.UTF8.GetBytes(hashText, hash);
-        output.Advance(written);
+        output.Advance(System.Text.Encoding.ASCII.GetBytes(hash, output.GetSpan(hash.Length)));
         output.Write("\",\"signature\":null,\"signerCertificate\":null"u8);
         output.Write(canonical[(at + UnsetChainFields.Length)..]);
     }

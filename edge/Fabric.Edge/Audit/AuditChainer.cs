@@ -28,7 +28,7 @@ internal sealed class AuditChainer(AuditRecord? last, Func<X509Certificate2?> si
 
     /// <summary>
     /// Links <paramref name="batch"/> and, when <paramref name="lines"/> is given, writes each linked record's spool line
-    /// there (its JSON and a newline, see <see cref="AuditSpool.Append(IReadOnlyList{AuditRecord}, ReadOnlySpan{byte})"/>)
+    /// there (its JSON and a newline, as <see cref="AuditSpool.Append(IReadOnlyList{AuditRecord}, Func{IReadOnlyList{AuditRecord}, IBufferWriter{byte}, IReadOnlyList{AuditRecord}})"/> takes them)
     /// from the bytes its hash was computed over: each record is serialized once.
     /// </summary>
     public IReadOnlyList<AuditRecord> Link(IReadOnlyList<AuditRecord> batch, IBufferWriter<byte>? lines)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Threading.Channels;
 using Fabric.Contracts.Audit;
 using Fabric.Edge.Hosting;
@@ -37,8 +36,6 @@ public sealed partial class AuditShipper : BackgroundService
     private TaskCompletionSource _idle = Completed();
 
     private readonly AuditChainer _chain;
-    /// <summary>A batch's spool lines, reused (spool thread only).</summary>
-    private ArrayBufferWriter<byte> _lines = new();
 
     /// <param name="signer">The edge's SVID for the chain's signed checkpoints; null (or none yet) leaves records linked but unsigned.</param>
     public AuditShipper(IAuditSink sink, IOptions<EdgeOptions> options, TimeProvider time, ILogger<AuditShipper> logger,
@@ -234,12 +231,7 @@ public sealed partial class AuditShipper : BackgroundService
             await _disk.RunAsync(() =>
             {
                 // Linked into this edge's chain as they reach the disk, in order; each serialized once, for hash and line.
-                _lines.ResetWrittenCount();
-                _spool.Append(_chain.Link(batch, _lines), _lines.WrittenSpan);
-                if (_lines.Capacity > 1024 * 1024)
-                {
-                    _lines = new ArrayBufferWriter<byte>(); // a burst's buffer is not kept for the quiet time after it
-                }
+                _spool.Append(batch, _chain.Link);
             });
         }
     }

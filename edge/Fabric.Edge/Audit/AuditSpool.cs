@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using Fabric.Contracts.Audit;
 
 namespace Fabric.Edge.Audit;
@@ -34,7 +32,7 @@ namespace Fabric.Edge.Audit;
 /// memory tail was given up. Either way the same records in the same order with the same positions.
 /// </para>
 /// </summary>
-public sealed class AuditSpool : IDisposable
+public sealed partial class AuditSpool : IDisposable
 {
     private const string Extension = ".jsonl";
     private const string CheckpointFile = "checkpoint";
@@ -53,7 +51,7 @@ public sealed class AuditSpool : IDisposable
     /// <summary>Every segment on disk, oldest first, with its size: kept here so an append lists no directory.</summary>
     private readonly List<(long Segment, long Bytes)> _segments;
     /// <summary>Reused by <see cref="Append"/> (single producer) so a batch does not regrow a fresh buffer.</summary>
-    private MemoryStream _appendBuffer = new();
+    private ArrayBufferWriter<byte> _appendBuffer = new();
     private long _writerSegment;
     private (long Segment, long Offset) _checkpoint;
     private bool _pruned;
@@ -102,28 +100,35 @@ public sealed class AuditSpool : IDisposable
     private long _writes;
 
     /// <summary>Appends and fsyncs a batch; when this returns the records survive a crash.</summary>
-    public void Append(IReadOnlyList<AuditRecord> records)
+    public void Append(IReadOnlyList<AuditRecord> records) => Append(records, static (batch, lines) =>
+    {
+        foreach (var record in batch)
+        {
+            AuditJson.Write(record, lines);
+            lines.Write("\n"u8);
+        }
+        return batch;
+    });
+
+    /// <summary>
+    /// Appends and fsyncs a batch that <paramref name="write"/> turns into JSON lines in the spool's buffer, one
+    /// newline-terminated line per record it returns, in order (JSON escapes every newline inside a value, so the newlines
+    /// are the line ends): the audit chain links the records and writes their lines in one pass.
+    /// </summary>
+    public void Append(IReadOnlyList<AuditRecord> batch, Func<IReadOnlyList<AuditRecord>, IBufferWriter<byte>, IReadOnlyList<AuditRecord>> write)
     {
         var buffer = _appendBuffer;
-        buffer.SetLength(0);
-        foreach (var record in records)
-        {
-            JsonSerializer.Serialize(buffer, record, AuditJson.Record);
-            buffer.WriteByte((byte)'\n');
-        }
-        Append(records, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        buffer.ResetWrittenCount();
+        var records = write(batch, buffer);
+        Append(records, buffer.WrittenSpan);
         if (buffer.Capacity > MaxRetainedAppendBuffer)
         {
             // A burst's buffer is not kept for the quiet time after it.
-            _appendBuffer = new MemoryStream();
+            _appendBuffer = new ArrayBufferWriter<byte>();
         }
     }
 
-    /// <summary>
-    /// Appends and fsyncs a batch already written as JSON lines: <paramref name="lines"/> holds one newline-terminated line
-    /// per record, in order (JSON escapes every newline inside a value, so the newlines are the line ends).
-    /// </summary>
-    public void Append(IReadOnlyList<AuditRecord> records, ReadOnlySpan<byte> lines)
+    private void Append(IReadOnlyList<AuditRecord> records, ReadOnlySpan<byte> lines)
     {
         if (records.Count == 0)
         {
@@ -197,24 +202,6 @@ public sealed class AuditSpool : IDisposable
         return (records, position);
     }
 
-    /// <summary>How many complete, unacknowledged lines wait on disk (cheap: counts newlines).</summary>
-    public long CountPending()
-    {
-        long count = 0;
-        foreach (var (segment, _) in _segments.Where(s => s.Segment >= _checkpoint.Segment))
-        {
-            using var stream = new FileStream(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            stream.Seek(segment == _checkpoint.Segment ? _checkpoint.Offset : 0, SeekOrigin.Begin);
-            var buffer = new byte[64 * 1024];
-            int read;
-            while ((read = stream.Read(buffer)) > 0)
-            {
-                count += buffer.AsSpan(0, read).Count((byte)'\n');
-            }
-        }
-        return count;
-    }
-
     /// <summary>Records everything before <paramref name="next"/> as acknowledged and deletes fully shipped segments.</summary>
     public void Commit((long Segment, long Offset) next)
     {
@@ -247,46 +234,6 @@ public sealed class AuditSpool : IDisposable
             throw new InvalidOperationException("A spool position does not fit the checkpoint's width.");
         }
         RandomAccess.Write(_checkpointFile.SafeFileHandle, text, 0);
-    }
-
-    /// <summary>
-    /// The newest complete record on disk, acknowledged or not (null when the spool holds none): the newest
-    /// segment's last newline-terminated line that parses, read backwards, so a torn or zero-filled tail left
-    /// by a crash is passed over for the record before it.
-    /// </summary>
-    public AuditRecord? LastRecord()
-    {
-        for (var i = _segments.Count - 1; i >= 0; i--)
-        {
-            using var handle = File.OpenHandle(SegmentPath(_segments[i].Segment));
-            var length = RandomAccess.GetLength(handle);
-            for (var window = Math.Min(length, 64 * 1024); window > 0; window = Math.Min(length, window * 2))
-            {
-                var start = length - window;
-                var bytes = new byte[window];
-                var read = RandomAccess.Read(handle, bytes, start);
-                var span = bytes.AsSpan(0, read);
-                var end = span.LastIndexOf((byte)'\n');
-                while (end >= 0)
-                {
-                    var lineStart = span[..end].LastIndexOf((byte)'\n') + 1;
-                    if (lineStart == 0 && start > 0)
-                    {
-                        break; // the line may begin before this window: read a wider one
-                    }
-                    if (TryParse(span[lineStart..end]) is { } record)
-                    {
-                        return record;
-                    }
-                    end = lineStart - 1;
-                }
-                if (start == 0)
-                {
-                    break;
-                }
-            }
-        }
-        return null;
     }
 
     public void Dispose()
@@ -348,66 +295,4 @@ public sealed class AuditSpool : IDisposable
 
     private string SegmentPath(long segment) =>
         Path.Combine(_directory, segment.ToString("D20", CultureInfo.InvariantCulture) + Extension);
-
-    /// <summary>
-    /// Parses complete lines from <paramref name="stream"/>'s position (<paramref name="offset"/> in
-    /// <paramref name="segment"/>) into <paramref name="records"/> until it holds <paramref name="max"/>;
-    /// <paramref name="position"/> ends after the last complete line read. A torn, unterminated last line is
-    /// left for later. Reads in blocks into one pooled buffer (it grows only for a line longer than it).
-    /// </summary>
-    private static void ReadLines(FileStream stream, long segment, long offset, List<AuditRecord> records, int max, ref (long Segment, long Offset) position)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        var filled = 0;
-        try
-        {
-            while (records.Count < max)
-            {
-                if (filled == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, filled).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-                var read = stream.Read(buffer, filled, buffer.Length - filled);
-                if (read == 0)
-                {
-                    return;
-                }
-                filled += read;
-                var start = 0;
-                int newline;
-                while (records.Count < max && (newline = buffer.AsSpan(start, filled - start).IndexOf((byte)'\n')) >= 0)
-                {
-                    offset += newline + 1;
-                    position = (segment, offset);
-                    if (TryParse(buffer.AsSpan(start, newline)) is { } record)
-                    {
-                        records.Add(record);
-                    }
-                    start += newline + 1;
-                }
-                // Keep the partial line for the next block.
-                buffer.AsSpan(start, filled - start).CopyTo(buffer);
-                filled -= start;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static AuditRecord? TryParse(ReadOnlySpan<byte> line)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(line, AuditJson.Record);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 }
