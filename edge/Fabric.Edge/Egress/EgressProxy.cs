@@ -11,7 +11,6 @@ using Fabric.Edge.Hosting;
 using Fabric.Edge.Pipeline;
 using Fabric.Hosting;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
@@ -89,7 +88,7 @@ internal sealed partial class EgressProxy(
         });
         App = builder.Build();
         var pipeline = services.GetRequiredService<EgressPipeline>();
-        App.Run(context => context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(TunnelKey, out var tunnel) == true && tunnel is EgressTunnel established
+        App.Run(context => PerConnection.Get<EgressTunnel>(context, TunnelKey) is { } established
             ? pipeline.HandleProxiedAsync(context, established)
             : Task.CompletedTask);
         await App.StartAsync(cancellationToken);

@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Forwarder;
 
+using Fabric.Edge.Hosting;
+
 namespace Fabric.Edge.Forwarding;
 
 /// <summary>
@@ -225,20 +227,8 @@ internal sealed class SplicingTransformer(EdgeCache cache) : HttpTransformer
     private const string ForwardedKey = "fabric.forwarded";
 
     /// <summary>The <c>Forwarded</c> value for the agent's address, formatted once per connection (the address is the connection's).</summary>
-    private static string ForwardedFor(HttpContext context)
-    {
-        var items = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
-        if (items?.TryGetValue(ForwardedKey, out var cached) == true && cached is string known)
-        {
-            return known;
-        }
-        var forwarded = FormatForwardedFor(context);
-        if (items is not null)
-        {
-            items[ForwardedKey] = forwarded;
-        }
-        return forwarded;
-    }
+    private static string ForwardedFor(HttpContext context) =>
+        PerConnection.GetOrAdd(context, ForwardedKey, 0, static (connection, _) => FormatForwardedFor(connection));
 
     private static string FormatForwardedFor(HttpContext context)
     {

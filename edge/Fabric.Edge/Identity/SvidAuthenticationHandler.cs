@@ -2,7 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Fabric.Contracts.Policy;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Connections.Features;
+using Fabric.Edge.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Fabric.Edge.Identity;
@@ -52,8 +52,7 @@ internal sealed class SvidAuthenticationHandler(
     public static Task AuthenticateAsync(HttpContext context, RequestDelegate next)
     {
         // Only an SVID principal the handler kept (never its "not admitted" marker, which holds no identity).
-        if (context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ItemKey, out var cached) == true
-            && cached is ClaimsPrincipal { Identity: SvidIdentity } principal)
+        if (PerConnection.Get<ClaimsPrincipal>(context, ItemKey) is { Identity: SvidIdentity } principal)
         {
             context.User = principal;
             return next(context);
@@ -74,16 +73,9 @@ internal sealed class SvidAuthenticationHandler(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         // One validation per connection, its answer kept with the connection: the principal, or NotAdmitted.
-        var items = Context.Features.Get<IConnectionItemsFeature>()?.Items;
-        if (items?.TryGetValue(ItemKey, out var cached) != true)
-        {
-            cached = ClientIdentity.Read(Context, identity, time) is { } id ? new ClaimsPrincipal(new SvidIdentity(id)) : NotAdmitted;
-            if (items is not null)
-            {
-                items[ItemKey] = cached;
-            }
-        }
-        if (cached is ClaimsPrincipal principal && !ReferenceEquals(principal, NotAdmitted))
+        var principal = PerConnection.GetOrAdd(Context, ItemKey, (identity, time),
+            static (context, node) => ClientIdentity.Read(context, node.identity, node.time) is { } id ? new ClaimsPrincipal(new SvidIdentity(id)) : NotAdmitted);
+        if (!ReferenceEquals(principal, NotAdmitted))
         {
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
         }
