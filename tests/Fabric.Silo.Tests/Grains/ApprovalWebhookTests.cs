@@ -52,12 +52,24 @@ public sealed class ApprovalWebhookTests(LeaseClusterFixture fixture) : IAsyncLi
 
     private Uri HookUrl => new(new Uri(_receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()), "/hook");
 
-    private ApprovalWebhook Webhook(string secret, int attempts = 5) => new(
+    private ApprovalWebhook Webhook(string secret, int attempts = 5, TimeProvider? time = null) => new(
         new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>(),
         fixture.Client,
         Options.Create(new ApprovalOptions { WebhookUrl = HookUrl.ToString(), WebhookSecret = secret, WebhookAttempts = attempts, WebhookFirstRetryMs = 20 }),
-        TimeProvider.System,
+        time ?? TimeProvider.System,
         NullLogger<ApprovalWebhook>.Instance);
+
+    /// <summary>The system clock, recording every timer asked of it: the webhook's only timers are its retry delays.</summary>
+    private sealed class RecordingTime : TimeProvider
+    {
+        public ConcurrentQueue<TimeSpan> Timers { get; } = new();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Timers.Enqueue(dueTime);
+            return System.CreateTimer(callback, state, dueTime, period);
+        }
+    }
 
     private static ApprovalRequest Request() => new(ApprovalIds.New(), new ApprovalBinding("spiffe://td/agents/a", "prod", "deploy", new string('b', 64)),
         "p", 0, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(15), ApprovalState.Pending);
@@ -68,7 +80,8 @@ public sealed class ApprovalWebhookTests(LeaseClusterFixture fixture) : IAsyncLi
         var secret = "webhook-" + Guid.NewGuid().ToString("N");
         var key = "whk-" + Guid.NewGuid().ToString("N");
         await fixture.Client.LocalSecrets().PutAsync(secret, key);
-        using var webhook = Webhook(secret);
+        var time = new RecordingTime();
+        using var webhook = Webhook(secret, time: time);
         await webhook.StartAsync(CancellationToken.None);
         var request = Request();
         webhook.Announce(request);
@@ -76,10 +89,11 @@ public sealed class ApprovalWebhookTests(LeaseClusterFixture fixture) : IAsyncLi
         await _delivered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await webhook.StopAsync(CancellationToken.None);
         Assert.Equal(3, _received.Count); // two failures, then delivered
-        // The retries back off: at least the first retry delay (20 ms) before the second try, twice it before the third.
-        var arrivals = _arrivals.ToArray();
-        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(arrivals[0], arrivals[1]).TotalMilliseconds >= 19, "the first retry came before its delay");
-        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(arrivals[1], arrivals[2]).TotalMilliseconds >= 39, "the second retry did not wait twice as long");
+        // The retries back off: the first retry delay (20 ms) before the second try, twice it before the third. Asserted on
+        // the delays the webhook asks its clock for, not on arrival gaps: .NET's timers run on a coarse tick (4 ms here),
+        // so a 40 ms delay measured with the high-resolution stopwatch can end a few milliseconds early.
+        Assert.Equal([TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(40)], time.Timers.ToArray());
+        Assert.Equal(3, _arrivals.Count);
         foreach (var (signature, body) in _received)
         {
             // t=<unix>,v1=<hex HMAC-SHA256(key, "<t>." + body)>, recomputed here independently.
